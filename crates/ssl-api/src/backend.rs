@@ -1,0 +1,258 @@
+//! The contract between `sslsocket` and a TLS engine: [`SslBackend`] (a factory with
+//! capabilities), [`SslContext`] (an engine configuration built once and shared) and
+//! [`SslSession`] (one sans-IO TLS session).
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use crate::certificate::SslCertificate;
+use crate::cipher::SslCipher;
+use crate::config::SslConfiguration;
+use crate::error::{ConfigError, SslError, TlsError};
+use crate::types::{SslProtocol, TlsVersion};
+
+macro_rules! features {
+    ($($name:ident => $doc:literal,)*) => {
+        /// A capability a backend may or may not have. The first seven are Qt's
+        /// `QSsl::SupportedFeature`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Feature {
+            $(#[doc = $doc] $name,)*
+        }
+
+        impl Feature {
+            /// Every feature, in declaration order.
+            pub const ALL: &'static [Feature] = &[$(Feature::$name,)*];
+
+            /// The feature's name as written in Rust (`"ClientSideAlpn"`).
+            #[must_use]
+            pub fn name(self) -> &'static str {
+                match self { $(Feature::$name => stringify!($name),)* }
+            }
+        }
+    };
+}
+
+features! {
+    CertificateVerification => "Verifies peer certificates with the engine's own path validation.",
+    ClientSideAlpn => "Offers ALPN protocols as a client.",
+    ServerSideAlpn => "Selects ALPN protocols as a server.",
+    Ocsp => "OCSP stapling.",
+    Psk => "Pre-shared key authentication.",
+    SessionTicket => "Session tickets / resumption.",
+    Alerts => "Reports TLS alerts sent and received.",
+    ClientCertificates => "Presents a client certificate.",
+    ServerRequestsClientCertificate => "A server can request and verify client certificates.",
+    PeerVerifyDepth => "Honours `peer_verify_depth`.",
+    DetailedVerifyErrors => "Reports every verification error of a chain, each with its certificate.",
+    PeerCertificateChain => "Reports the whole chain the peer sent, not just the leaf.",
+    SessionCipher => "Reports the negotiated cipher suite.",
+    SessionProtocol => "Reports the negotiated protocol version.",
+    CipherSelection => "Restricts the cipher suites to a configured list.",
+    KeyLog => "Writes session secrets in SSLKEYLOGFILE format.",
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of [`Feature`]s.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FeatureSet(u64);
+
+impl FeatureSet {
+    /// The empty set.
+    #[must_use]
+    pub const fn empty() -> FeatureSet {
+        FeatureSet(0)
+    }
+
+    /// This set plus `feature`.
+    #[must_use]
+    pub const fn with(self, feature: Feature) -> FeatureSet {
+        FeatureSet(self.0 | 1 << feature as u32)
+    }
+
+    /// Whether `feature` is in the set.
+    #[must_use]
+    pub const fn contains(self, feature: Feature) -> bool {
+        self.0 & (1 << feature as u32) != 0
+    }
+
+    /// The features in the set, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Feature> {
+        Feature::ALL.iter().copied().filter(move |f| self.contains(*f))
+    }
+}
+
+impl FromIterator<Feature> for FeatureSet {
+    fn from_iter<I: IntoIterator<Item = Feature>>(iter: I) -> FeatureSet {
+        iter.into_iter().fold(FeatureSet::empty(), FeatureSet::with)
+    }
+}
+
+impl fmt::Debug for FeatureSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// Which end of a connection a context or session is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The side that sends the ClientHello.
+    Client,
+    /// The side that answers it.
+    Server,
+}
+
+/// A TLS engine: its identity, its capabilities, and a factory of contexts.
+///
+/// Implementations are thin translators (STYLE.md): they carry out the configuration they are
+/// given, own no socket, thread or clock, keep no global state and decide no policy.
+pub trait SslBackend: Send + Sync + fmt::Debug {
+    /// The backend's name (`"rustls"`, `"openssl"`, `"native"`).
+    fn name(&self) -> &'static str;
+
+    /// `Ok` when the backend can be used in this process, else why not.
+    ///
+    /// # Errors
+    /// A sentence saying why the backend is compiled in but unusable.
+    fn availability(&self) -> Result<(), String>;
+
+    /// The engine library's version as it reports itself at run time.
+    fn library_version_string(&self) -> String;
+
+    /// The engine library's version the backend was built against.
+    fn library_build_version_string(&self) -> String;
+
+    /// A number that grows with the engine's version (OpenSSL's own number where it applies).
+    fn library_version_number(&self) -> u64;
+
+    /// The protocol values this backend accepts as configuration.
+    fn supported_protocols(&self) -> Vec<SslProtocol>;
+
+    /// The cipher suites the engine can negotiate.
+    fn supported_ciphers(&self) -> Vec<SslCipher>;
+
+    /// What the backend can do.
+    fn features(&self) -> FeatureSet;
+
+    /// Builds the engine's context for `config` and `role`, to be shared by every session with
+    /// that configuration. `config.ca_certificates` is the complete trust store to use.
+    ///
+    /// Certificate verification contract: when `config.peer_verify_mode.effective(role)` is
+    /// not `VerifyNone`, the context verifies the peer's chain and name with the engine's own
+    /// rules but never fails the handshake for a trust problem: it records every error it can
+    /// as an [`SslError`] (see [`SslSession::verification_errors`]) and lets the socket decide.
+    /// Proofs of key possession (handshake signatures) are always checked and fail hard.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the configuration asks for something the engine cannot do.
+    fn new_context(
+        &self,
+        config: &SslConfiguration,
+        role: Role,
+    ) -> Result<Arc<dyn SslContext>, ConfigError>;
+}
+
+/// An engine configuration, built once per [`SslConfiguration`] and role and shared by every
+/// session made from it (session caches live here).
+pub trait SslContext: Send + Sync + fmt::Debug {
+    /// Starts a new session. For a client, `peer_name` is the name sent as SNI (unless it is an
+    /// IP address) and checked against the server's certificate; servers ignore it.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidPeerName`] for a client without a usable peer name, or an engine
+    /// refusal.
+    fn new_session(&self, peer_name: Option<&str>) -> Result<Box<dyn SslSession>, ConfigError>;
+}
+
+/// What a session has buffered after processing input (rustls's `IoState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IoStatus {
+    /// Ciphertext waiting to be written to the transport.
+    pub tls_bytes_to_write: usize,
+    /// Decrypted plaintext waiting to be read.
+    pub plaintext_bytes_to_read: usize,
+    /// The peer sent close_notify.
+    pub peer_has_closed: bool,
+}
+
+/// One TLS session, sans-IO, in the shape of rustls's connection API.
+///
+/// The caller moves ciphertext with [`read_tls`](SslSession::read_tls) /
+/// [`write_tls`](SslSession::write_tls), calls
+/// [`process_new_packets`](SslSession::process_new_packets) after each read, and moves
+/// plaintext with [`read_plaintext`](SslSession::read_plaintext) /
+/// [`write_plaintext`](SslSession::write_plaintext).
+pub trait SslSession: Send + fmt::Debug {
+    /// Reads ciphertext from `rd` into the engine. `Ok(0)` means `rd` is at end of file.
+    ///
+    /// # Errors
+    /// The reader's error (`WouldBlock` included), or an engine error when its buffer is full.
+    fn read_tls(&mut self, rd: &mut dyn io::Read) -> io::Result<usize>;
+
+    /// Writes pending ciphertext to `wr`.
+    ///
+    /// # Errors
+    /// The writer's error (`WouldBlock` included).
+    fn write_tls(&mut self, wr: &mut dyn io::Write) -> io::Result<usize>;
+
+    /// Processes the ciphertext read so far: advances the handshake, decrypts records.
+    ///
+    /// # Errors
+    /// A fatal TLS error; the session is unusable afterwards, but pending ciphertext (an alert)
+    /// may still be written.
+    fn process_new_packets(&mut self) -> Result<IoStatus, TlsError>;
+
+    /// Reads decrypted plaintext. `Ok(0)` after the peer's close_notify.
+    ///
+    /// # Errors
+    /// `WouldBlock` when no plaintext is buffered.
+    fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// Gives plaintext to the engine for encryption; may take less than `buf.len()` when its
+    /// buffers are full (then `write_tls` first).
+    ///
+    /// # Errors
+    /// An engine failure.
+    fn write_plaintext(&mut self, buf: &[u8]) -> io::Result<usize>;
+
+    /// Queues a close_notify alert.
+    fn send_close_notify(&mut self);
+
+    /// Whether the engine wants more ciphertext.
+    fn wants_read(&self) -> bool;
+
+    /// Whether the engine has ciphertext to write.
+    fn wants_write(&self) -> bool;
+
+    /// Whether the handshake is still in progress.
+    fn is_handshaking(&self) -> bool;
+
+    /// The result of verifying the peer's certificate: `None` until the engine has checked a
+    /// certificate (or when no certificate was presented or verification is off), then every
+    /// error found (empty when the peer is trusted).
+    fn verification_errors(&self) -> Option<&[SslError]>;
+
+    /// The chain the peer sent, leaf first (empty when it sent none or the engine cannot tell;
+    /// see `Feature::PeerCertificateChain`).
+    fn peer_certificate_chain(&self) -> Vec<SslCertificate>;
+
+    /// The negotiated protocol version, once known.
+    fn protocol_version(&self) -> Option<TlsVersion>;
+
+    /// The negotiated cipher suite, once known.
+    fn cipher(&self) -> Option<SslCipher>;
+
+    /// The negotiated ALPN protocol, if any.
+    fn alpn_protocol(&self) -> Option<Vec<u8>>;
+
+    /// The SNI name the client sent (server side).
+    fn server_name(&self) -> Option<String>;
+}

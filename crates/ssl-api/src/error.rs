@@ -1,0 +1,422 @@
+//! Errors, by family: certificate verification (`SslError`, QSslError's codes), configuration
+//! (`ConfigError`), parsing (`CertificateError`), the TLS engine (`TlsError`) and the socket
+//! (`Error`, QAbstractSocket::SocketError's codes).
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use crate::backend::Feature;
+use crate::certificate::SslCertificate;
+
+macro_rules! ssl_error_kinds {
+    ($($name:ident => $text:literal,)*) => {
+        /// A certificate verification error code (`QSslError::SslError`), with Qt's texts.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum SslErrorKind {
+            $(#[doc = $text] $name,)*
+        }
+
+        impl SslErrorKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [SslErrorKind] = &[$(SslErrorKind::$name,)*];
+
+            /// Qt's description of the error (`QSslError::errorString`).
+            #[must_use]
+            pub fn description(self) -> &'static str {
+                match self { $(SslErrorKind::$name => $text,)* }
+            }
+
+            /// The kind's name as written in Rust (`"CertificateExpired"`).
+            #[must_use]
+            pub fn name(self) -> &'static str {
+                match self { $(SslErrorKind::$name => stringify!($name),)* }
+            }
+
+            /// Parses a name produced by [`SslErrorKind::name`].
+            #[must_use]
+            pub fn from_name(name: &str) -> Option<SslErrorKind> {
+                match name { $(stringify!($name) => Some(SslErrorKind::$name),)* _ => None }
+            }
+        }
+    };
+}
+
+ssl_error_kinds! {
+    NoError => "No error",
+    UnableToGetIssuerCertificate => "The issuer certificate could not be found",
+    UnableToDecryptCertificateSignature => "The certificate signature could not be decrypted",
+    UnableToDecodeIssuerPublicKey => "The public key in the certificate could not be read",
+    CertificateSignatureFailed => "The signature of the certificate is invalid",
+    CertificateNotYetValid => "The certificate is not yet valid",
+    CertificateExpired => "The certificate has expired",
+    InvalidNotBeforeField => "The certificate's notBefore field contains an invalid time",
+    InvalidNotAfterField => "The certificate's notAfter field contains an invalid time",
+    SelfSignedCertificate => "The certificate is self-signed, and untrusted",
+    SelfSignedCertificateInChain => "The root certificate of the certificate chain is self-signed, and untrusted",
+    UnableToGetLocalIssuerCertificate => "The issuer certificate of a locally looked up certificate could not be found",
+    UnableToVerifyFirstCertificate => "No certificates could be verified",
+    CertificateRevoked => "The certificate has been revoked",
+    InvalidCaCertificate => "One of the CA certificates is invalid",
+    PathLengthExceeded => "The basicConstraints path length parameter has been exceeded",
+    InvalidPurpose => "The supplied certificate is unsuitable for this purpose",
+    CertificateUntrusted => "The root CA certificate is not trusted for this purpose",
+    CertificateRejected => "The root CA certificate is marked to reject the specified purpose",
+    SubjectIssuerMismatch => "The current candidate issuer certificate was rejected because its subject name did not match the issuer name of the current certificate",
+    AuthorityIssuerSerialNumberMismatch => "The current candidate issuer certificate was rejected because its issuer name and serial number was present and did not match the authority key identifier of the current certificate",
+    NoPeerCertificate => "The peer did not present any certificate",
+    HostNameMismatch => "The host name did not match any of the valid hosts for this certificate",
+    NoSslSupport => "No SSL support is available",
+    CertificateBlacklisted => "The peer certificate is blacklisted",
+    CertificateStatusUnknown => "The certificate's status is unknown",
+    OcspNoResponseFound => "No OCSP status response found",
+    OcspMalformedRequest => "The OCSP status request had invalid syntax",
+    OcspMalformedResponse => "OCSP response contains an unexpected number of SingleResponse structures",
+    OcspInternalError => "OCSP responder reached an inconsistent internal state",
+    OcspTryLater => "OCSP responder was unable to return a status for the requested certificate",
+    OcspSigRequred => "The server requires the client to sign the OCSP request in order to construct a response",
+    OcspUnauthorized => "The client is not authorized to request OCSP status from this server",
+    OcspResponseCannotBeTrusted => "OCSP responder's identity cannot be verified",
+    OcspResponseCertIdUnknown => "The identity of a certificate in an OCSP response cannot be established",
+    OcspResponseExpired => "The certificate status response has expired",
+    OcspStatusUnknown => "The certificate's status is unknown",
+    UnspecifiedError => "Unspecified error",
+}
+
+impl fmt::Display for SslErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+/// One certificate verification error (`QSslError`): what went wrong and with which
+/// certificate. Equal when both kind and certificate (by DER) are equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SslError {
+    /// What went wrong.
+    pub kind: SslErrorKind,
+    /// The certificate it concerns, where the engine says which.
+    pub certificate: Option<SslCertificate>,
+}
+
+impl SslError {
+    /// An error of `kind` about `certificate`.
+    #[must_use]
+    pub fn new(kind: SslErrorKind, certificate: Option<SslCertificate>) -> SslError {
+        SslError { kind, certificate }
+    }
+}
+
+impl fmt::Display for SslError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.certificate {
+            Some(cert) => write!(f, "{} ({})", self.kind, cert.subject_display()),
+            None => fmt::Display::fmt(&self.kind, f),
+        }
+    }
+}
+
+/// A socket error code (`QAbstractSocket::SocketError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)] // the names are Qt's and say it all
+pub enum SocketErrorKind {
+    ConnectionRefusedError,
+    RemoteHostClosedError,
+    HostNotFoundError,
+    SocketAccessError,
+    SocketResourceError,
+    SocketTimeoutError,
+    DatagramTooLargeError,
+    NetworkError,
+    AddressInUseError,
+    SocketAddressNotAvailableError,
+    UnsupportedSocketOperationError,
+    UnfinishedSocketOperationError,
+    ProxyAuthenticationRequiredError,
+    SslHandshakeFailedError,
+    ProxyConnectionRefusedError,
+    ProxyConnectionClosedError,
+    ProxyConnectionTimeoutError,
+    ProxyNotFoundError,
+    ProxyProtocolError,
+    OperationError,
+    SslInternalError,
+    SslInvalidUserDataError,
+    TemporaryError,
+    UnknownSocketError,
+}
+
+impl SocketErrorKind {
+    /// Maps an I/O error from the transport to the closest socket error code.
+    #[must_use]
+    pub fn from_io(kind: io::ErrorKind) -> SocketErrorKind {
+        use io::ErrorKind as K;
+        match kind {
+            K::ConnectionRefused => SocketErrorKind::ConnectionRefusedError,
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                SocketErrorKind::RemoteHostClosedError
+            }
+            K::TimedOut => SocketErrorKind::SocketTimeoutError,
+            K::PermissionDenied => SocketErrorKind::SocketAccessError,
+            K::AddrInUse => SocketErrorKind::AddressInUseError,
+            K::AddrNotAvailable => SocketErrorKind::SocketAddressNotAvailableError,
+            K::OutOfMemory => SocketErrorKind::SocketResourceError,
+            K::Unsupported => SocketErrorKind::UnsupportedSocketOperationError,
+            K::NotConnected | K::NetworkDown | K::NetworkUnreachable | K::HostUnreachable => {
+                SocketErrorKind::NetworkError
+            }
+            _ => SocketErrorKind::UnknownSocketError,
+        }
+    }
+}
+
+/// A certificate or key could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// The PEM text holds no block of the expected type, or a block is malformed.
+    #[error("invalid pem: {0}")]
+    Pem(String),
+    /// The DER bytes are not a well-formed X.509 certificate.
+    #[error("invalid der certificate: {0}")]
+    Der(String),
+    /// The key bytes are not a supported private or public key.
+    #[error("invalid key: {0}")]
+    Key(String),
+    /// An encrypted key could not be decrypted with the given passphrase.
+    #[error("wrong passphrase or corrupt encrypted key")]
+    BadPassphrase,
+    /// A file could not be read.
+    #[error("cannot read {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the operating system said.
+        message: String,
+    },
+    /// A path pattern is not a valid glob or regular expression.
+    #[error("invalid path pattern {pattern:?}: {message}")]
+    Pattern {
+        /// The pattern.
+        pattern: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// A configuration cannot be carried out. Raised before any byte is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The backend lacks a feature the configuration asks for.
+    #[error("backend {backend} does not support {feature}")]
+    Unsupported {
+        /// The backend's name.
+        backend: &'static str,
+        /// What it lacks.
+        feature: Feature,
+    },
+    /// The backend cannot run this protocol value (`UnknownProtocol`, or a version it lacks).
+    #[error("backend {backend} cannot use protocol {protocol}")]
+    UnsupportedProtocol {
+        /// The backend's name.
+        backend: &'static str,
+        /// The refused value.
+        protocol: crate::types::SslProtocol,
+    },
+    /// A server configuration has no local certificate or no private key.
+    #[error("a server needs a local certificate and a private key")]
+    MissingIdentity,
+    /// The private key does not belong to the local certificate.
+    #[error("the private key does not match the local certificate")]
+    KeyMismatch,
+    /// A cipher name the backend does not know.
+    #[error("backend {backend} does not know cipher {name}")]
+    UnknownCipher {
+        /// The backend's name.
+        backend: &'static str,
+        /// The cipher's name.
+        name: String,
+    },
+    /// The peer name is not a valid DNS name or IP address.
+    #[error("invalid peer name {0:?}")]
+    InvalidPeerName(String),
+    /// A certificate or key in the configuration is invalid.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// The engine refused the configuration (its words, for people; never parsed).
+    #[error("backend {backend} refused the configuration: {message}")]
+    Engine {
+        /// The backend's name.
+        backend: &'static str,
+        /// The engine's message.
+        message: String,
+    },
+}
+
+/// What kind of TLS failure an engine reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TlsErrorKind {
+    /// The peer sent a fatal alert.
+    AlertReceived,
+    /// The peer sent bytes that are not TLS, or a malformed message.
+    InvalidMessage,
+    /// A record failed authentication (bad MAC / AEAD tag).
+    BadRecordMac,
+    /// The peers share no protocol version, cipher suite or other parameter.
+    NoCommonParameters,
+    /// The peer's certificate could not be used at all (undecodable, bad signature on the
+    /// handshake). Trust errors are not reported this way: they are `SslError`s.
+    PeerCertificate,
+    /// The peer violated the protocol in another way.
+    PeerMisbehaved,
+    /// Anything else inside the engine.
+    Internal,
+}
+
+/// A failure inside the TLS engine, with the engine's own message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TlsError {
+    /// The classification.
+    pub kind: TlsErrorKind,
+    /// The engine's message (for people; never parsed).
+    pub message: String,
+}
+
+impl TlsError {
+    /// A new engine error.
+    #[must_use]
+    pub fn new(kind: TlsErrorKind, message: impl Into<String>) -> TlsError {
+        TlsError { kind, message: message.into() }
+    }
+}
+
+/// A socket error: what the application sees from `SslSocket` and friends.
+///
+/// Cheap to clone (it is sticky: once a connection has failed, every later call returns the
+/// same error). Converts into `io::Error` with a fitting `ErrorKind` and itself inside.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration cannot be carried out (`SslInvalidUserDataError`).
+    #[error("invalid configuration")]
+    Config(#[from] ConfigError),
+    /// The transport failed.
+    #[error("transport error")]
+    Io {
+        /// The socket error code.
+        kind: SocketErrorKind,
+        /// The operating system's error.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The host name could not be resolved (`HostNotFoundError`).
+    #[error("host {host} not found")]
+    HostNotFound {
+        /// The name that was looked up.
+        host: String,
+    },
+    /// An operation did not finish in time (`SocketTimeoutError`).
+    #[error("{operation} timed out")]
+    Timeout {
+        /// What was being waited for.
+        operation: &'static str,
+    },
+    /// The peer closed the connection before the TLS session was set up, or while it was
+    /// unencrypted (`RemoteHostClosedError`).
+    #[error("remote host closed the connection")]
+    RemoteClosed,
+    /// The peer closed the transport without a TLS close_notify: the data may have been cut
+    /// short (`RemoteHostClosedError`).
+    #[error("peer closed the connection without close_notify (truncated)")]
+    Truncated,
+    /// The TLS handshake failed in the engine (`SslHandshakeFailedError`).
+    #[error("tls handshake failed")]
+    Handshake(#[source] TlsError),
+    /// The peer's certificate was rejected by the verification policy
+    /// (`SslHandshakeFailedError`); the errors are those that were not ignored.
+    #[error("peer certificate rejected: {}", list(.errors))]
+    Rejected {
+        /// The errors that caused the rejection.
+        errors: Vec<SslError>,
+    },
+    /// The engine failed after the handshake (`SslInternalError`).
+    #[error("tls session failed")]
+    Tls(#[source] TlsError),
+    /// The call is not valid in the socket's current state (`OperationError`).
+    #[error("operation not permitted: {0}")]
+    Operation(&'static str),
+}
+
+fn list(errors: &[SslError]) -> String {
+    let names: Vec<&str> = errors.iter().map(|e| e.kind.name()).collect();
+    names.join(", ")
+}
+
+impl Error {
+    /// The socket error code (`QAbstractSocket::error()`).
+    #[must_use]
+    pub fn kind(&self) -> SocketErrorKind {
+        match self {
+            Error::Config(_) => SocketErrorKind::SslInvalidUserDataError,
+            Error::Io { kind, .. } => *kind,
+            Error::HostNotFound { .. } => SocketErrorKind::HostNotFoundError,
+            Error::Timeout { .. } => SocketErrorKind::SocketTimeoutError,
+            Error::RemoteClosed | Error::Truncated => SocketErrorKind::RemoteHostClosedError,
+            Error::Handshake(_) | Error::Rejected { .. } => SocketErrorKind::SslHandshakeFailedError,
+            Error::Tls(_) => SocketErrorKind::SslInternalError,
+            Error::Operation(_) => SocketErrorKind::OperationError,
+        }
+    }
+
+    /// The certificate errors behind a rejection (empty for other errors).
+    #[must_use]
+    pub fn ssl_errors(&self) -> &[SslError] {
+        match self {
+            Error::Rejected { errors } => errors,
+            _ => &[],
+        }
+    }
+
+    /// Wraps a transport error.
+    #[must_use]
+    pub fn io(err: io::Error) -> Error {
+        Error::Io { kind: SocketErrorKind::from_io(err.kind()), source: Arc::new(err) }
+    }
+
+    /// The `io::ErrorKind` this error becomes inside an `io::Error`.
+    #[must_use]
+    pub fn io_kind(&self) -> io::ErrorKind {
+        match self {
+            Error::Config(_) => io::ErrorKind::InvalidInput,
+            Error::Io { source, .. } => source.kind(),
+            Error::HostNotFound { .. } => io::ErrorKind::NotFound,
+            Error::Timeout { .. } => io::ErrorKind::TimedOut,
+            Error::RemoteClosed => io::ErrorKind::ConnectionReset,
+            Error::Truncated => io::ErrorKind::UnexpectedEof,
+            Error::Handshake(_) | Error::Rejected { .. } | Error::Tls(_) => {
+                io::ErrorKind::InvalidData
+            }
+            Error::Operation(_) => io::ErrorKind::NotConnected,
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        io::Error::new(err.io_kind(), err)
+    }
+}
+
+impl Error {
+    /// Finds an `Error` inside an `io::Error` produced by this crate's `io::Read` / `io::Write`
+    /// implementations.
+    #[must_use]
+    pub fn from_io_ref(err: &io::Error) -> Option<&Error> {
+        err.get_ref().and_then(|inner| inner.downcast_ref::<Error>())
+    }
+}

@@ -1,0 +1,41 @@
+//! # ssl-api
+//!
+//! The vocabulary and contracts of [sslsocket](https://docs.rs/sslsocket): Qt's QSslSocket
+//! types in Rust case, and the traits a TLS engine implements to be driven by it. No I/O.
+//!
+//! - Types: [`SslMode`], [`PeerVerifyMode`], [`SslProtocol`], [`SocketState`], [`PauseMode`].
+//! - Errors by family: [`SslError`] / [`SslErrorKind`] (certificate verification),
+//!   [`ConfigError`], [`CertificateError`], [`TlsError`], and the socket's [`Error`] with
+//!   [`SocketErrorKind`].
+//! - Data: [`SslCertificate`], [`SslKey`], [`SslCipher`], [`SslConfiguration`].
+//! - Contracts: [`SslBackend`] → [`SslContext`] → [`SslSession`], with capabilities as data
+//!   ([`Feature`], [`FeatureSet`]).
+//!
+//! ```
+//! use ssl_api::{PeerVerifyMode, SslConfiguration, SslMode, SslProtocol, TlsVersion};
+//!
+//! let config = SslConfiguration::default();
+//! assert_eq!(config.protocol, SslProtocol::SecureProtocols);
+//! assert!(!config.protocol.allows(TlsVersion::Tls1_1));
+//! assert_eq!(config.peer_verify_mode.effective(SslMode::SslClientMode), PeerVerifyMode::VerifyPeer);
+//! ```
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod certificate;
+pub mod cipher;
+pub mod config;
+pub mod error;
+pub mod key;
+pub mod types;
+
+pub use backend::{Feature, FeatureSet, IoStatus, Role, SslBackend, SslContext, SslSession};
+pub use certificate::{AlternativeName, EncodingFormat, PatternSyntax, SslCertificate};
+pub use cipher::SslCipher;
+pub use config::SslConfiguration;
+pub use error::{
+    CertificateError, ConfigError, Error, SocketErrorKind, SslError, SslErrorKind, TlsError,
+    TlsErrorKind,
+};
+pub use key::{KeyAlgorithm, KeyFormat, KeyType, SslKey};
+pub use types::{PauseMode, PeerVerifyMode, SocketState, SslMode, SslProtocol, TlsVersion};
