@@ -273,6 +273,8 @@ pub enum TlsErrorKind {
     PeerCertificate,
     /// The peer violated the protocol in another way.
     PeerMisbehaved,
+    /// The transport ended before the handshake finished or without close_notify.
+    UnexpectedEof,
     /// Anything else inside the engine.
     Internal,
 }

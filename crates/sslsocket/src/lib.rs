@@ -1,1 +1,90 @@
-//! placeholder
+//! # sslsocket
+//!
+//! Qt's QSslSocket in Rust, on the TLS engine you choose, with one behaviour on all of them.
+//!
+//! - [`SslSocket`]: a blocking TLS socket with QSslSocket's model — states, modes, STARTTLS,
+//!   certificate errors with a decision (`ignore_ssl_errors*`, a handler, pause and resume),
+//!   peer chain, cipher, `wait_for_*` with a [`Duration`](std::time::Duration), and
+//!   `std::io::Read` + `Write`.
+//! - [`SslServer`]: Qt 6's QSslServer — handshakes on their own threads, a handshake timeout,
+//!   accepted sockets already encrypted.
+//! - [`conn::Connection`]: the sans-IO state machine both are short loops over; no sockets and
+//!   no clock inside.
+//! - Backends, picked by Cargo feature and at run time: [`available_backends`],
+//!   [`active_backend`], [`set_active_backend`], `SslSocket::with_backend`.
+//!
+//! ## Data flow
+//!
+//! ```text
+//!  application        Connection (conn)                       backend SslSession    transport
+//!  write(b) ──► write buffer ──(once Encrypted)──► write_plaintext ──► write_tls ──► TCP
+//!  read(b)  ◄── read buffer  ◄──────────────────── read_plaintext  ◄── read_tls  ◄── TCP
+//! ```
+//!
+//! Verification: the engine checks (with its own trust store and rules) and reports every
+//! error it can; the socket decides. No application byte crosses before the policy accepts.
+//!
+//! ## Features
+//!
+//! - `rustls` (default): the rustls engine with the aws-lc-rs provider.
+//!
+//! ## Example
+//!
+//! A server and a client on loopback, with a certificate made on the spot:
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::time::Duration;
+//! use sslsocket::{KeyFormat, SslCertificate, SslConfiguration, SslKey, SslServer, SslSocket};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+//! let certificate = SslCertificate::from_der(cert.cert.der())?;
+//! let key = SslKey::private_key_from_der(&cert.signing_key.serialize_der(), KeyFormat::Pkcs8)?;
+//!
+//! let mut server = SslServer::new()?;
+//! server.set_ssl_configuration(SslConfiguration {
+//!     local_certificate_chain: vec![certificate.clone()],
+//!     private_key: Some(key),
+//!     ..SslConfiguration::default()
+//! });
+//! server.listen("127.0.0.1:0")?;
+//! let port = server.local_addr().expect("listening").port();
+//! let serving = std::thread::spawn(move || -> std::io::Result<()> {
+//!     let mut peer = server.accept()?;
+//!     let mut line = [0u8; 5];
+//!     peer.read_exact(&mut line)?;
+//!     peer.write_all(&line)?;
+//!     peer.flush()
+//! });
+//!
+//! let mut socket = SslSocket::new();
+//! socket.add_ca_certificate(certificate);
+//! socket.connect_to_host_encrypted("localhost", port);
+//! socket.write_all(b"hello")?; // queued until encrypted, never sent in clear
+//! socket.wait_for_encrypted(Duration::from_secs(5))?;
+//! println!("{:?} {:?}", socket.session_protocol(), socket.session_cipher().map(|c| c.name));
+//! let mut echo = [0u8; 5];
+//! socket.read_exact(&mut echo)?;
+//! assert_eq!(&echo, b"hello");
+//! serving.join().expect("server thread")?;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod blocking;
+pub mod conn;
+mod forward;
+pub mod registry;
+mod unavailable;
+
+pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket};
+pub use conn::{Connection, Event};
+pub use registry::{active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo};
+pub use ssl_api::{
+    AlternativeName, CertificateError, ConfigError, EncodingFormat, Error, Feature, FeatureSet,
+    KeyAlgorithm, KeyFormat, KeyType, PatternSyntax, PauseMode, PeerVerifyMode, SocketErrorKind,
+    SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration, SslError, SslErrorKind,
+    SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
+};
+pub(crate) use unavailable::unavailable_backend;

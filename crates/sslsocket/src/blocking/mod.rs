@@ -1,0 +1,9 @@
+//! The blocking driver: [`SslSocket`] and [`SslServer`] over std networking (mio for the
+//! readiness waits).
+
+mod server;
+mod socket;
+mod transport;
+
+pub use server::{Accepted, HandshakeFailure, SslServer};
+pub use socket::{EventHandler, SslSocket};

@@ -1,0 +1,100 @@
+//! The plaintext read buffer: a byte queue with peek, unget and line search.
+
+use std::collections::VecDeque;
+
+/// Bytes received and not yet read by the application.
+#[derive(Debug, Default)]
+pub(crate) struct ReadBuffer {
+    bytes: VecDeque<u8>,
+}
+
+impl ReadBuffer {
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn extend(&mut self, data: &[u8]) {
+        self.bytes.extend(data);
+    }
+
+    /// Copies up to `out.len()` bytes out, consuming them.
+    pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
+        let n = self.peek(out);
+        self.bytes.drain(..n);
+        if self.bytes.is_empty() {
+            // Release the memory of a burst once it has been read.
+            self.bytes.shrink_to(16 * 1024);
+        }
+        n
+    }
+
+    /// Copies up to `out.len()` bytes out without consuming them.
+    pub(crate) fn peek(&self, out: &mut [u8]) -> usize {
+        let (a, b) = self.bytes.as_slices();
+        let n = out.len().min(self.bytes.len());
+        let from_a = n.min(a.len());
+        out[..from_a].copy_from_slice(&a[..from_a]);
+        out[from_a..n].copy_from_slice(&b[..n - from_a]);
+        n
+    }
+
+    pub(crate) fn unget(&mut self, byte: u8) {
+        self.bytes.push_front(byte);
+    }
+
+    /// The length of the first line including its `\n`, if a whole line is buffered.
+    pub(crate) fn line_len(&self) -> Option<usize> {
+        self.bytes.iter().position(|&b| b == b'\n').map(|i| i + 1)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.bytes = VecDeque::new();
+    }
+
+    /// Removes and returns everything (for STARTTLS: unread bytes are the peer's first TLS
+    /// bytes).
+    pub(crate) fn take_all(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes).into()
+    }
+
+    /// Appends up to `max` bytes produced by `fill`, which writes into a scratch slice and
+    /// returns how many it wrote.
+    pub(crate) fn fill_from(
+        &mut self,
+        max: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> std::io::Result<usize>,
+    ) -> std::io::Result<usize> {
+        let mut scratch = [0u8; 16 * 1024];
+        let want = max.min(scratch.len());
+        let n = fill(&mut scratch[..want])?;
+        self.bytes.extend(&scratch[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peek_read_unget_and_lines_agree() {
+        let mut buf = ReadBuffer::default();
+        buf.extend(b"ab\ncd");
+        assert_eq!(buf.line_len(), Some(3));
+        let mut out = [0u8; 2];
+        assert_eq!(buf.peek(&mut out), 2);
+        assert_eq!(&out, b"ab");
+        assert_eq!(buf.read(&mut out), 2);
+        buf.unget(b'b');
+        let mut rest = [0u8; 8];
+        let n = buf.read(&mut rest);
+        assert_eq!(&rest[..n], b"b\ncd");
+        assert!(buf.is_empty());
+        assert_eq!(buf.line_len(), None);
+    }
+}

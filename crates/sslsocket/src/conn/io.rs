@@ -1,0 +1,545 @@
+//! Moving bytes: transport ↔ engine ↔ application buffers.
+
+use std::collections::VecDeque;
+use std::io;
+use std::time::Instant;
+
+use ssl_api::{Error, SocketState, SslError, SslErrorKind, SslMode, TlsError, TlsErrorKind};
+
+use super::{certificate_required, verify_is_enforced, Connection, Event, Phase, OUT_HIGH_WATER};
+
+impl Connection {
+    // ---- what the driver should wait for ------------------------------------------------
+
+    /// Whether the transport should be read now.
+    #[must_use]
+    pub fn wants_read(&self) -> bool {
+        if self.transport_eof
+            || !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
+            || self.read_buffer_full()
+        {
+            return false;
+        }
+        match &self.phase {
+            Phase::Plain => self.mode == SslMode::UnencryptedMode,
+            Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.wants_read(),
+            Phase::Deciding { .. } | Phase::Finished(_) => false,
+        }
+    }
+
+    /// Whether there is something to write to the transport now.
+    #[must_use]
+    pub fn wants_write(&self) -> bool {
+        if !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState) {
+            return false;
+        }
+        if !self.out.is_empty() {
+            return true;
+        }
+        match &self.phase {
+            Phase::Plain => self.mode == SslMode::UnencryptedMode && !self.write_buf.is_empty(),
+            Phase::Handshaking { session, .. } => session.wants_write(),
+            Phase::Encrypted(session) => {
+                session.wants_write()
+                    || !self.write_buf.is_empty()
+                    || (self.closing && !self.close_notify_sent)
+            }
+            Phase::Deciding { .. } | Phase::Finished(_) => false,
+        }
+    }
+
+    fn read_buffer_full(&self) -> bool {
+        self.read_buffer_size != 0 && self.read_buf.len() >= self.read_buffer_size
+    }
+
+    fn read_room(&self) -> usize {
+        if self.read_buffer_size == 0 {
+            usize::MAX
+        } else {
+            self.read_buffer_size.saturating_sub(self.read_buf.len())
+        }
+    }
+
+    // ---- input from the transport -------------------------------------------------------
+
+    /// Reads once from the transport `rd` and processes what arrived.
+    ///
+    /// Returns what `rd` returned: `Ok(0)` at end of file (handled here: a clean end, or a
+    /// truncation error), `WouldBlock` when nothing was there.
+    ///
+    /// # Errors
+    /// The reader's error. `WouldBlock` and `Interrupted` leave the connection as it was; any
+    /// other error has already ended the connection when it is returned.
+    pub fn handle_readable(&mut self, rd: &mut dyn io::Read, now: Instant) -> io::Result<usize> {
+        if !self.wants_read() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let room = self.read_room();
+        let result = match &mut self.phase {
+            Phase::Plain => self.read_buf.fill_from(room, &mut |buf| rd.read(buf)),
+            Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.read_tls(rd),
+            Phase::Deciding { .. } | Phase::Finished(_) => return Err(io::ErrorKind::WouldBlock.into()),
+        };
+        match result {
+            Ok(0) => {
+                self.transport_eof = true;
+                if matches!(self.phase, Phase::Plain) {
+                    self.handle_plain_eof();
+                } else {
+                    self.process_tls(now);
+                }
+                Ok(0)
+            }
+            Ok(n) => {
+                if matches!(self.phase, Phase::Plain) {
+                    self.events.push_back(Event::ReadyRead);
+                } else {
+                    self.process_tls(now);
+                }
+                Ok(n)
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+                Err(e)
+            }
+            Err(e) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.fail(Error::io(e));
+                Err(copy)
+            }
+        }
+    }
+
+    fn handle_plain_eof(&mut self) {
+        self.events.push_back(Event::ReadChannelFinished);
+        if self.mode == SslMode::UnencryptedMode {
+            self.finish_disconnect();
+        } else {
+            self.fail(Error::RemoteClosed);
+        }
+    }
+
+    /// Runs the engine over what was read, then moves the handshake and data along.
+    pub(super) fn process_tls(&mut self, _now: Instant) {
+        let Some(session) = self.session_mut() else { return };
+        let status = session.process_new_packets();
+        let handshaking = !matches!(self.phase, Phase::Encrypted(_));
+        let status = match status {
+            Ok(status) => status,
+            Err(err) => {
+                return self.fail(if handshaking { Error::Handshake(err) } else { Error::Tls(err) })
+            }
+        };
+        if let Phase::Handshaking { .. } = self.phase {
+            self.advance_handshake();
+        }
+        if let Phase::Encrypted(_) = self.phase {
+            self.pull_plaintext();
+            if status.peer_has_closed && !self.peer_closed {
+                self.peer_closed = true;
+            }
+        }
+        if self.transport_eof {
+            self.handle_tls_eof();
+        } else if self.peer_closed && self.read_buf.is_empty() && self.state == SocketState::ConnectedState
+        {
+            // The peer sent close_notify: answer with ours once our writes are out (as Qt does).
+            self.events.push_back(Event::ReadChannelFinished);
+            self.disconnect_from_host();
+        }
+    }
+
+    fn handle_tls_eof(&mut self) {
+        match &self.phase {
+            Phase::Handshaking { .. } | Phase::Deciding { .. } => self.fail(Error::Handshake(
+                TlsError::new(TlsErrorKind::UnexpectedEof, "peer closed the connection during the handshake"),
+            )),
+            Phase::Encrypted(_) if self.peer_closed => {
+                self.events.push_back(Event::ReadChannelFinished);
+                self.finish_disconnect();
+            }
+            Phase::Encrypted(_) => {
+                self.events.push_back(Event::ReadChannelFinished);
+                self.fail(Error::Truncated);
+            }
+            Phase::Plain | Phase::Finished(_) => {}
+        }
+    }
+
+    /// Checks the verification result and the end of the handshake; enters `Deciding` or
+    /// `Encrypted` as the policy says.
+    fn advance_handshake(&mut self) {
+        let Phase::Handshaking { session, accepted } = &self.phase else { return };
+        let accepted = *accepted;
+        let done = !session.is_handshaking();
+        let enforced = verify_is_enforced(&self.config, self.mode);
+        let mut errors: Vec<SslError> =
+            session.verification_errors().map(<[SslError]>::to_vec).unwrap_or_default();
+        if done
+            && certificate_required(&self.config, self.mode)
+            && session.peer_certificate_chain().is_empty()
+        {
+            errors.push(SslError::new(SslErrorKind::NoPeerCertificate, None));
+        }
+        if !accepted && !errors.is_empty() {
+            self.handshake_errors = errors.clone();
+            if enforced {
+                let Phase::Handshaking { session, .. } =
+                    std::mem::replace(&mut self.phase, Phase::Plain)
+                else {
+                    return;
+                };
+                for error in &errors {
+                    self.events.push_back(Event::PeerVerifyError(error.clone()));
+                }
+                self.events.push_back(Event::SslErrors(errors.clone()));
+                self.phase = Phase::Deciding { session, errors, delivered: false };
+                return;
+            }
+        }
+        if done {
+            let Phase::Handshaking { session, .. } = std::mem::replace(&mut self.phase, Phase::Plain)
+            else {
+                return;
+            };
+            self.phase = Phase::Encrypted(session);
+            self.on_encrypted();
+        }
+    }
+
+    pub(super) fn on_encrypted(&mut self) {
+        self.deadline = None;
+        self.events.push_back(Event::Encrypted);
+        self.pull_plaintext();
+    }
+
+    /// Moves decrypted bytes from the engine into the read buffer, as far as it has room.
+    fn pull_plaintext(&mut self) {
+        let mut added = 0;
+        loop {
+            let room = self.read_room();
+            if room == 0 {
+                break;
+            }
+            let Phase::Encrypted(session) = &mut self.phase else { break };
+            match self.read_buf.fill_from(room, &mut |buf| session.read_plaintext(buf)) {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    break;
+                }
+                Ok(n) => added += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => {
+                    self.fail(Error::Tls(TlsError::new(TlsErrorKind::Internal, e.to_string())));
+                    break;
+                }
+            }
+        }
+        if added > 0 {
+            self.events.push_back(Event::ReadyRead);
+        }
+    }
+
+    // ---- output to the transport --------------------------------------------------------
+
+    /// Writes what is pending to the transport `wr`: held bytes first, then the engine's
+    /// ciphertext (encrypting queued application bytes once encrypted), or queued plaintext
+    /// in unencrypted mode. Returns the bytes `wr` took.
+    ///
+    /// # Errors
+    /// `WouldBlock` when `wr` took nothing; any other writer error has already ended the
+    /// connection when it is returned.
+    pub fn poll_transmit(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
+        let result = self.transmit(wr);
+        match &result {
+            Ok(_) => self.progress_close(),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                let err = io::Error::new(e.kind(), e.to_string());
+                self.fail(Error::io(err));
+            }
+        }
+        result
+    }
+
+    fn transmit(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
+        if !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let encrypted = self.is_encrypted();
+        let mut total = flush_out(&mut self.out, wr)?;
+        if !self.out.is_empty() {
+            return self.count_wire(total, encrypted);
+        }
+        match &mut self.phase {
+            Phase::Plain if self.mode == SslMode::UnencryptedMode => {
+                let n = flush_out(&mut self.write_buf, wr)?;
+                if n > 0 {
+                    self.events.push_back(Event::BytesWritten(n as u64));
+                }
+                total += n;
+                return if total == 0 && !self.write_buf.is_empty() {
+                    Err(io::ErrorKind::WouldBlock.into())
+                } else {
+                    Ok(total)
+                };
+            }
+            Phase::Handshaking { .. } | Phase::Encrypted(_) => {}
+            _ => return Ok(total),
+        }
+        let mut plaintext = 0;
+        let mut wire = 0;
+        loop {
+            let mut progressed = false;
+            if let Phase::Encrypted(session) = &mut self.phase {
+                while !self.write_buf.is_empty() && self.out.len() < OUT_HIGH_WATER {
+                    let (front, _) = self.write_buf.as_slices();
+                    let n = session.write_plaintext(front)?;
+                    if n == 0 {
+                        break;
+                    }
+                    self.write_buf.drain(..n);
+                    plaintext += n;
+                    progressed = true;
+                }
+            }
+            let session = match &mut self.phase {
+                Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session,
+                _ => break,
+            };
+            while session.wants_write() {
+                let mut tee = Tee { wire: &mut *wr, spill: &mut self.out, written: 0 };
+                let n = session.write_tls(&mut tee)?;
+                wire += tee.written;
+                if n == 0 {
+                    break;
+                }
+                progressed = true;
+            }
+            if !self.out.is_empty() || !progressed {
+                break;
+            }
+        }
+        if plaintext > 0 {
+            self.events.push_back(Event::BytesWritten(plaintext as u64));
+        }
+        total += wire;
+        if total == 0 && !self.out.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.count_wire(total, encrypted)
+    }
+
+    fn count_wire(&mut self, n: usize, encrypted: bool) -> io::Result<usize> {
+        if n > 0 && encrypted {
+            self.events.push_back(Event::EncryptedBytesWritten(n as u64));
+        }
+        Ok(n)
+    }
+
+    /// Moves a graceful close along: close_notify once the writes are out, then done.
+    pub(super) fn progress_close(&mut self) {
+        if !self.closing || !self.write_buf.is_empty() {
+            return;
+        }
+        match &mut self.phase {
+            Phase::Encrypted(session) => {
+                if !self.close_notify_sent {
+                    session.send_close_notify();
+                    self.close_notify_sent = true;
+                    return; // poll_transmit runs again: wants_write is true
+                }
+                if self.out.is_empty() && !session.wants_write() {
+                    self.abort_keep_error();
+                }
+            }
+            Phase::Plain => {
+                if self.out.is_empty() {
+                    self.abort_keep_error();
+                }
+            }
+            _ => self.abort_keep_error(),
+        }
+    }
+
+    fn abort_keep_error(&mut self) {
+        let error = self.error.take();
+        self.abort();
+        self.error = error;
+    }
+
+    // ---- the application's side ---------------------------------------------------------
+
+    /// Queues application bytes. Once encrypted they go to the engine; before that they wait
+    /// (never sent in clear in client or server mode). Takes at most what fits under the write
+    /// buffer limit.
+    ///
+    /// # Errors
+    /// `WouldBlock` when the write buffer is full (transmit first); the connection's error, or
+    /// `NotConnected`, when it cannot take data.
+    pub fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if let Some(err) = &self.error {
+            return Err(err.clone().into());
+        }
+        if self.closing || self.state == SocketState::UnconnectedState {
+            return Err(Error::Operation("write on a socket that is not connected").into());
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let mut taken = 0;
+        if let Phase::Encrypted(session) = &mut self.phase {
+            if self.write_buf.is_empty() && self.out.len() < OUT_HIGH_WATER {
+                taken = session.write_plaintext(data)?;
+                if taken > 0 {
+                    self.events.push_back(Event::BytesWritten(taken as u64));
+                }
+            }
+        }
+        let room = self.write_buffer_limit.saturating_sub(self.write_buf.len());
+        let queued = room.min(data.len() - taken);
+        self.write_buf.extend(&data[taken..taken + queued]);
+        taken += queued;
+        if taken == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(taken)
+    }
+
+    /// Reads application bytes.
+    ///
+    /// # Errors
+    /// `WouldBlock` when nothing is there yet; the connection's error once the buffered data is
+    /// read (a truncation, a rejected peer…). `Ok(0)` is a clean end of stream.
+    pub fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if !self.read_buf.is_empty() {
+            let n = self.read_buf.read(out);
+            if self.is_encrypted() {
+                self.pull_plaintext();
+            }
+            return Ok(n);
+        }
+        if let Phase::Encrypted(session) = &mut self.phase {
+            match session.read_plaintext(out) {
+                Ok(0) => self.peer_closed = true,
+                Ok(n) => return Ok(n),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(err) = &self.error {
+            return Err(err.clone().into());
+        }
+        if self.peer_closed || self.transport_eof || self.state == SocketState::UnconnectedState {
+            return Ok(0);
+        }
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    /// Copies up to `out.len()` buffered bytes without consuming them.
+    #[must_use]
+    pub fn peek(&self, out: &mut [u8]) -> usize {
+        self.read_buf.peek(out)
+    }
+
+    /// Reads one whole buffered line, `\n` included, if there is one.
+    pub fn read_line(&mut self) -> Option<Vec<u8>> {
+        let len = self.read_buf.line_len()?;
+        let mut line = vec![0; len];
+        self.read_buf.read(&mut line);
+        Some(line)
+    }
+
+    /// Takes every buffered byte.
+    pub fn read_all(&mut self) -> Vec<u8> {
+        let mut all = vec![0; self.read_buf.len()];
+        let n = self.read_buf.read(&mut all);
+        all.truncate(n);
+        if self.is_encrypted() {
+            self.pull_plaintext();
+        }
+        all
+    }
+
+    /// Takes one buffered byte.
+    pub fn get_char(&mut self) -> Option<u8> {
+        let mut byte = [0u8; 1];
+        (self.read_buf.read(&mut byte) == 1).then_some(byte[0])
+    }
+
+    /// Puts `byte` back at the front of the read buffer.
+    pub fn unget_char(&mut self, byte: u8) {
+        self.read_buf.unget(byte);
+    }
+
+    /// Writes one byte.
+    ///
+    /// # Errors
+    /// As [`Connection::write`].
+    pub fn put_char(&mut self, byte: u8) -> io::Result<bool> {
+        self.write(&[byte]).map(|n| n == 1)
+    }
+}
+
+/// Writes as much of `buf` as `wr` takes, front first. Returns the count; `WouldBlock` is
+/// not an error here (the count says how far it got).
+fn flush_out(buf: &mut VecDeque<u8>, wr: &mut dyn io::Write) -> io::Result<usize> {
+    let mut total = 0;
+    while !buf.is_empty() {
+        let (front, _) = buf.as_slices();
+        match wr.write(front) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                buf.drain(..n);
+                total += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if buf.is_empty() {
+        buf.shrink_to(OUT_HIGH_WATER);
+    }
+    Ok(total)
+}
+
+/// The writer handed to the engine: straight to the transport while it takes bytes; what it
+/// refuses (`WouldBlock`) is kept in `spill`, in order, so the engine never holds ciphertext
+/// and the count of bytes waiting is exact. Ciphertext is copied only under back-pressure.
+struct Tee<'a> {
+    wire: &'a mut dyn io::Write,
+    spill: &'a mut VecDeque<u8>,
+    written: usize,
+}
+
+impl io::Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[io::IoSlice::new(buf)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if self.spill.is_empty() {
+            match self.wire.write_vectored(bufs) {
+                Ok(n) => {
+                    self.written += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for b in bufs {
+            self.spill.extend(b.iter());
+        }
+        Ok(len)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! Which backends are compiled in, which one is active, and the shared engine contexts
+//! (DESIGN.md decisions 3 and 6).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+
+use ssl_api::{ConfigError, Error, PeerVerifyMode, Role, SslBackend, SslCertificate, SslConfiguration, SslContext, SslMode};
+
+/// The environment variable that picks the default backend by name.
+pub const BACKEND_ENV: &str = "SSLSOCKET_BACKEND";
+
+/// A compiled-in backend and whether it can be used.
+#[derive(Debug, Clone)]
+pub struct BackendInfo {
+    /// The backend's name.
+    pub name: &'static str,
+    /// `None` when usable, else why not.
+    pub unusable_reason: Option<String>,
+}
+
+/// Every compiled-in backend, in preference order (rustls, openssl, native).
+#[must_use]
+pub fn compiled_backends() -> Vec<Arc<dyn SslBackend>> {
+    #[allow(unused_mut)]
+    let mut list: Vec<Arc<dyn SslBackend>> = Vec::new();
+    #[cfg(feature = "rustls")]
+    list.push(Arc::new(backend_rustls::RustlsBackend));
+    list
+}
+
+/// The names of the compiled-in backends, each with why it is unusable, if it is.
+#[must_use]
+pub fn available_backends() -> Vec<BackendInfo> {
+    compiled_backends()
+        .iter()
+        .map(|b| BackendInfo { name: b.name(), unusable_reason: b.availability().err() })
+        .collect()
+}
+
+/// The compiled-in backend called `name`.
+///
+/// # Errors
+/// `Error::Config(ConfigError::Engine)` naming the backends that exist, when none is called
+/// `name` or it is unusable.
+pub fn backend(name: &str) -> Result<Arc<dyn SslBackend>, Error> {
+    let found = compiled_backends().into_iter().find(|b| b.name() == name);
+    match found {
+        Some(b) => match b.availability() {
+            Ok(()) => Ok(b),
+            Err(why) => Err(unknown(name, &format!("backend {name} is unusable: {why}"))),
+        },
+        None => {
+            let names: Vec<&str> = compiled_backends().iter().map(|b| b.name()).collect();
+            Err(unknown(name, &format!("no backend {name:?} is compiled in (have: {})", names.join(", "))))
+        }
+    }
+}
+
+fn unknown(_name: &str, message: &str) -> Error {
+    Error::Config(ConfigError::Engine { backend: "sslsocket", message: message.to_owned() })
+}
+
+static ACTIVE: RwLock<Option<Arc<dyn SslBackend>>> = RwLock::new(None);
+
+/// The backend new sockets use: the one set with [`set_active_backend`], else the one named by
+/// `SSLSOCKET_BACKEND`, else the first usable compiled-in one of rustls, openssl, native.
+///
+/// # Errors
+/// When `SSLSOCKET_BACKEND` names a backend that is not compiled in or unusable, or no backend
+/// is compiled in.
+pub fn active_backend() -> Result<Arc<dyn SslBackend>, Error> {
+    if let Some(b) = ACTIVE.read().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        return Ok(b.clone());
+    }
+    if let Ok(name) = std::env::var(BACKEND_ENV) {
+        if !name.is_empty() {
+            return backend(&name);
+        }
+    }
+    compiled_backends()
+        .into_iter()
+        .find(|b| b.availability().is_ok())
+        .ok_or_else(|| unknown("", "no usable backend is compiled in (enable a feature: rustls, openssl or native)"))
+}
+
+/// Makes `name` the process's active backend.
+///
+/// # Errors
+/// When no usable backend of that name is compiled in.
+pub fn set_active_backend(name: &str) -> Result<(), Error> {
+    let b = backend(name)?;
+    *ACTIVE.write().unwrap_or_else(PoisonError::into_inner) = Some(b);
+    Ok(())
+}
+
+type ContextKey = (&'static str, Role, SslConfiguration);
+
+/// Contexts kept alive by the cache alone (none of whose sockets exist any more) beyond this
+/// many are all dropped together.
+const CACHE_SOFT_LIMIT: usize = 32;
+
+fn cache() -> &'static Mutex<HashMap<ContextKey, Arc<dyn SslContext>>> {
+    static CACHE: OnceLock<Mutex<HashMap<ContextKey, Arc<dyn SslContext>>>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default)
+}
+
+/// The engine context for `config` on `backend` in `role`: built once and shared, so equal
+/// configurations share one engine configuration and session cache (resumption works from one
+/// socket to the next). The cache holds contexts strongly; when it grows past a soft limit,
+/// the contexts no socket uses any more are dropped.
+/// The platform's trust store is added here when the configuration asks for it and verifies.
+///
+/// # Errors
+/// The backend's [`ConfigError`] when it cannot carry out the configuration.
+pub fn context_for(
+    backend: &Arc<dyn SslBackend>,
+    config: &SslConfiguration,
+    role: Role,
+) -> Result<Arc<dyn SslContext>, Error> {
+    let key = (backend.name(), role, config.clone());
+    let mut cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(ctx) = cache.get(&key) {
+        return Ok(ctx.clone());
+    }
+    let mode = match role {
+        Role::Client => SslMode::SslClientMode,
+        Role::Server => SslMode::SslServerMode,
+    };
+    let mut resolved = config.clone();
+    if config.system_ca_certificates && config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone {
+        resolved.ca_certificates.extend(system_ca_certificates().iter().cloned());
+    }
+    let ctx = backend.new_context(&resolved, role)?;
+    if cache.len() >= CACHE_SOFT_LIMIT {
+        cache.retain(|_, ctx| Arc::strong_count(ctx) > 1);
+    }
+    cache.insert(key, ctx.clone());
+    Ok(ctx)
+}
+
+/// The platform's trust store (`QSslConfiguration::systemCaCertificates`), loaded once, on the
+/// first call, honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`. Certificates that do not parse
+/// are skipped.
+pub fn system_ca_certificates() -> &'static [SslCertificate] {
+    static SYSTEM: OnceLock<Vec<SslCertificate>> = OnceLock::new();
+    SYSTEM.get_or_init(|| {
+        let loaded = rustls_native_certs::load_native_certs();
+        loaded.certs.iter().filter_map(|der| SslCertificate::from_der(der.as_ref()).ok()).collect()
+    })
+}
