@@ -124,8 +124,11 @@ fn ca_params(name: &str, path_len: Option<u8>) -> CertificateParams {
         Some(n) => BasicConstraints::Constrained(n),
         None => BasicConstraints::Unconstrained,
     });
-    params.key_usages =
-        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let now = OffsetDateTime::now_utc();
     params.not_before = now - Duration::days(2);
     params.not_after = now + Duration::days(365);
@@ -143,7 +146,11 @@ impl Authority {
         let key = key();
         let params = ca_params(name, None);
         let cert = params.self_signed(&key).expect("self-signed root");
-        Authority { issuer: Issuer::new(params, key), certificate: to_ssl(cert.der()), chain_above: Vec::new() }
+        Authority {
+            issuer: Issuer::new(params, key),
+            certificate: to_ssl(cert.der()),
+            chain_above: Vec::new(),
+        }
     }
 
     /// A sub-CA issued by this one, with an optional path length constraint.
@@ -157,7 +164,11 @@ impl Authority {
             above.push(self.certificate.clone());
             above.extend(self.chain_above.iter().cloned());
         }
-        Authority { issuer: Issuer::new(params, key), certificate: to_ssl(cert.der()), chain_above: above }
+        Authority {
+            issuer: Issuer::new(params, key),
+            certificate: to_ssl(cert.der()),
+            chain_above: above,
+        }
     }
 
     fn is_intermediate(&self) -> bool {
@@ -215,8 +226,9 @@ fn identity(chain: Vec<SslCertificate>, key: &KeyPair) -> Identity {
 #[must_use]
 pub fn self_signed(names: &[&str]) -> Identity {
     let key = key();
-    let mut params = CertificateParams::new(names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
-        .expect("valid names");
+    let mut params =
+        CertificateParams::new(names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+            .expect("valid names");
     params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("self"));
     let cert = params.self_signed(&key).expect("self-signed leaf");
     identity(vec![to_ssl(cert.der())], &key)

@@ -1,1 +1,50 @@
-//! placeholder
+//! Integration tests of sslsocket live in `tests/`; this library holds what they share.
+#![warn(missing_docs)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use conformance::pki::Identity;
+use sslsocket::conn::pair::Pair;
+use sslsocket::{Connection, SslBackend, SslCertificate, SslConfiguration};
+
+/// Every compiled-in, usable backend.
+#[must_use]
+pub fn backends() -> Vec<Arc<dyn SslBackend>> {
+    sslsocket::registry::compiled_backends()
+        .into_iter()
+        .filter(|b| b.availability().is_ok())
+        .collect()
+}
+
+/// A client configuration trusting exactly `ca`.
+#[must_use]
+pub fn client_config(ca: &SslCertificate) -> SslConfiguration {
+    SslConfiguration {
+        ca_certificates: vec![ca.clone()],
+        system_ca_certificates: false,
+        ..SslConfiguration::default()
+    }
+}
+
+/// An in-memory pair: a client verifying `peer_name` against `client`, a server presenting
+/// `server`, both on `backend`, both unencrypted until started.
+#[must_use]
+pub fn pair(
+    backend: &Arc<dyn SslBackend>,
+    client: SslConfiguration,
+    server: &Identity,
+    peer_name: &str,
+) -> Pair {
+    let mut c = Connection::new(backend.clone(), client);
+    c.set_peer_verify_name(peer_name);
+    let s = Connection::new(backend.clone(), server.server_config());
+    Pair::new(c, s, Instant::now())
+}
+
+/// Starts both handshakes of a pair.
+pub fn start(pair: &mut Pair) {
+    let now = pair.now;
+    pair.client.start_client_encryption(now);
+    pair.server.start_server_encryption(now);
+}

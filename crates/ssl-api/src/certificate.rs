@@ -79,7 +79,10 @@ impl SslCertificate {
         let (rest, cert) =
             X509Certificate::from_der(der).map_err(|e| CertificateError::Der(e.to_string()))?;
         if !rest.is_empty() {
-            return Err(CertificateError::Der(format!("{} bytes after the certificate", rest.len())));
+            return Err(CertificateError::Der(format!(
+                "{} bytes after the certificate",
+                rest.len()
+            )));
         }
         let alt_names = match cert.subject_alternative_name() {
             Ok(Some(ext)) => ext.value.general_names.iter().filter_map(alt_name).collect(),
@@ -126,7 +129,9 @@ impl SslCertificate {
         let blocks = pem::parse_many(pem).map_err(|e| CertificateError::Pem(e.to_string()))?;
         let certs = blocks
             .iter()
-            .filter(|b| matches!(b.tag(), "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE"))
+            .filter(|b| {
+                matches!(b.tag(), "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE")
+            })
             .map(|b| SslCertificate::from_der(b.contents()))
             .collect::<Result<Vec<_>, _>>()?;
         if certs.is_empty() {
@@ -408,7 +413,8 @@ fn matching_files(pattern: &Path, syntax: PatternSyntax) -> Result<Vec<PathBuf>,
             let meta = |c: char| "\\.^$|?*+()[]{}".contains(c);
             let literal_end = text.find(meta).unwrap_or(text.len());
             let dir_end = text[..literal_end].rfind('/').map_or(0, |i| i + 1);
-            let root = if dir_end == 0 { PathBuf::from(".") } else { PathBuf::from(&text[..dir_end]) };
+            let root =
+                if dir_end == 0 { PathBuf::from(".") } else { PathBuf::from(&text[..dir_end]) };
             let mut found = Vec::new();
             walk(&root, 0, &mut |p| {
                 let shown = p.to_string_lossy();

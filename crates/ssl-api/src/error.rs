@@ -369,7 +369,9 @@ impl Error {
             Error::HostNotFound { .. } => SocketErrorKind::HostNotFoundError,
             Error::Timeout { .. } => SocketErrorKind::SocketTimeoutError,
             Error::RemoteClosed | Error::Truncated => SocketErrorKind::RemoteHostClosedError,
-            Error::Handshake(_) | Error::Rejected { .. } => SocketErrorKind::SslHandshakeFailedError,
+            Error::Handshake(_) | Error::Rejected { .. } => {
+                SocketErrorKind::SslHandshakeFailedError
+            }
             Error::Tls(_) => SocketErrorKind::SslInternalError,
             Error::Operation(_) => SocketErrorKind::OperationError,
         }

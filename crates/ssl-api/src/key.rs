@@ -98,7 +98,9 @@ impl SslKey {
                 check_sequence(der).map_err(|e| bad(&e))?;
                 KeyAlgorithm::Ec
             }
-            KeyFormat::Spki => return Err(CertificateError::Key("not a private key format".into())),
+            KeyFormat::Spki => {
+                return Err(CertificateError::Key("not a private key format".into()))
+            }
         };
         Ok(SslKey { der: Zeroizing::new(der.to_vec()), format, algorithm })
     }

@@ -163,7 +163,10 @@ macro_rules! forward_connection_api {
         }
 
         /// Adds trusted CA certificates.
-        pub fn add_ca_certificates(&mut self, certs: impl IntoIterator<Item = ssl_api::SslCertificate>) {
+        pub fn add_ca_certificates(
+            &mut self,
+            certs: impl IntoIterator<Item = ssl_api::SslCertificate>,
+        ) {
             self.conn.update_configuration(|c| c.ca_certificates.extend(certs))
         }
 

@@ -80,7 +80,9 @@ mod unavailable;
 
 pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket};
 pub use conn::{Connection, Event};
-pub use registry::{active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo};
+pub use registry::{
+    active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo,
+};
 pub use ssl_api::{
     AlternativeName, CertificateError, ConfigError, EncodingFormat, Error, Feature, FeatureSet,
     KeyAlgorithm, KeyFormat, KeyType, PatternSyntax, PauseMode, PeerVerifyMode, SocketErrorKind,

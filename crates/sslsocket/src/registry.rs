@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
-use ssl_api::{ConfigError, Error, PeerVerifyMode, Role, SslBackend, SslCertificate, SslConfiguration, SslContext, SslMode};
+use ssl_api::{
+    ConfigError, Error, PeerVerifyMode, Role, SslBackend, SslCertificate, SslConfiguration,
+    SslContext, SslMode,
+};
 
 /// The environment variable that picks the default backend by name.
 pub const BACKEND_ENV: &str = "SSLSOCKET_BACKEND";
@@ -20,8 +23,9 @@ pub struct BackendInfo {
 
 /// Every compiled-in backend, in preference order (rustls, openssl, native).
 #[must_use]
+// One push per compiled-in backend, each behind its feature.
+#[allow(unused_mut, clippy::vec_init_then_push)]
 pub fn compiled_backends() -> Vec<Arc<dyn SslBackend>> {
-    #[allow(unused_mut)]
     let mut list: Vec<Arc<dyn SslBackend>> = Vec::new();
     #[cfg(feature = "rustls")]
     list.push(Arc::new(backend_rustls::RustlsBackend));
@@ -51,7 +55,10 @@ pub fn backend(name: &str) -> Result<Arc<dyn SslBackend>, Error> {
         },
         None => {
             let names: Vec<&str> = compiled_backends().iter().map(|b| b.name()).collect();
-            Err(unknown(name, &format!("no backend {name:?} is compiled in (have: {})", names.join(", "))))
+            Err(unknown(
+                name,
+                &format!("no backend {name:?} is compiled in (have: {})", names.join(", ")),
+            ))
         }
     }
 }
@@ -77,10 +84,12 @@ pub fn active_backend() -> Result<Arc<dyn SslBackend>, Error> {
             return backend(&name);
         }
     }
-    compiled_backends()
-        .into_iter()
-        .find(|b| b.availability().is_ok())
-        .ok_or_else(|| unknown("", "no usable backend is compiled in (enable a feature: rustls, openssl or native)"))
+    compiled_backends().into_iter().find(|b| b.availability().is_ok()).ok_or_else(|| {
+        unknown(
+            "",
+            "no usable backend is compiled in (enable a feature: rustls, openssl or native)",
+        )
+    })
 }
 
 /// Makes `name` the process's active backend.
@@ -127,7 +136,9 @@ pub fn context_for(
         Role::Server => SslMode::SslServerMode,
     };
     let mut resolved = config.clone();
-    if config.system_ca_certificates && config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone {
+    if config.system_ca_certificates
+        && config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone
+    {
         resolved.ca_certificates.extend(system_ca_certificates().iter().cloned());
     }
     let ctx = backend.new_context(&resolved, role)?;

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use ssl_api::{ConfigError, Error, FeatureSet, Role, SslBackend, SslCipher, SslConfiguration, SslContext, SslProtocol};
+use ssl_api::{
+    ConfigError, Error, FeatureSet, Role, SslBackend, SslCipher, SslConfiguration, SslContext,
+    SslProtocol,
+};
 
 #[derive(Debug)]
 pub(crate) struct Unavailable {
@@ -43,7 +46,11 @@ impl SslBackend for Unavailable {
         FeatureSet::empty()
     }
 
-    fn new_context(&self, _: &SslConfiguration, _: Role) -> Result<Arc<dyn SslContext>, ConfigError> {
+    fn new_context(
+        &self,
+        _: &SslConfiguration,
+        _: Role,
+    ) -> Result<Arc<dyn SslContext>, ConfigError> {
         Err(ConfigError::Engine { backend: "unavailable", message: self.reason.clone() })
     }
 }

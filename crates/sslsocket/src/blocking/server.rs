@@ -3,10 +3,10 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -31,8 +31,8 @@ pub struct HandshakeFailure {
 /// The outcome of one accepted TCP connection.
 #[derive(Debug)]
 pub enum Accepted {
-    /// The handshake completed and the client was accepted.
-    Encrypted(SslSocket),
+    /// The handshake completed and the client was accepted (boxed: a socket is large).
+    Encrypted(Box<SslSocket>),
     /// The handshake failed.
     Failed(HandshakeFailure),
 }
@@ -40,17 +40,41 @@ pub enum Accepted {
 type Setup = Arc<dyn Fn(&mut SslSocket) + Send + Sync>;
 
 /// A TLS server socket: `listen`, then `accept` encrypted [`SslSocket`]s.
+///
+/// From `listen` on, a background thread accepts TCP connections and runs each handshake on
+/// a thread of its own (as Qt's QSslServer runs them in its event loop), so clients are served
+/// whether or not `accept` is being called; at most `max_pending_handshakes` connections are
+/// in progress or waiting to be taken by `accept`, and the rest wait in the listen backlog.
 pub struct SslServer {
     backend: Arc<dyn SslBackend>,
     config: SslConfiguration,
     handshake_timeout: Duration,
     max_pending: usize,
     setup: Option<Setup>,
-    listener: Option<TcpListener>,
-    poll: Poll,
-    events: Events,
+    running: Option<Running>,
+}
+
+/// The acceptor thread of a listening server and the ends the server keeps.
+struct Running {
+    local_addr: SocketAddr,
+    results: Receiver<Accepted>,
     waker: Arc<Waker>,
-    results: (Sender<Accepted>, Receiver<Accepted>),
+    stop: Arc<AtomicBool>,
+    pending: Arc<AtomicUsize>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the acceptor thread needs to start handshakes.
+struct Acceptor {
+    backend: Arc<dyn SslBackend>,
+    config: SslConfiguration,
+    handshake_timeout: Duration,
+    max_pending: usize,
+    setup: Option<Setup>,
+    listener: TcpListener,
+    poll: Poll,
+    results: Sender<Accepted>,
+    stop: Arc<AtomicBool>,
     pending: Arc<AtomicUsize>,
 }
 
@@ -58,9 +82,9 @@ impl SslServer {
     /// A server on the process's active backend with the default configuration.
     ///
     /// # Errors
-    /// When no backend is usable, or the poller cannot be created.
+    /// When no backend is usable.
     pub fn new() -> Result<SslServer, Error> {
-        SslServer::with_backend_handle(crate::active_backend()?)
+        Ok(SslServer::with_backend_handle(crate::active_backend()?))
     }
 
     /// A server on the compiled-in backend called `name`.
@@ -68,29 +92,20 @@ impl SslServer {
     /// # Errors
     /// When no usable backend of that name is compiled in.
     pub fn with_backend(name: &str) -> Result<SslServer, Error> {
-        SslServer::with_backend_handle(crate::registry::backend(name)?)
+        Ok(SslServer::with_backend_handle(crate::registry::backend(name)?))
     }
 
     /// A server on `backend`.
-    ///
-    /// # Errors
-    /// When the poller cannot be created.
-    pub fn with_backend_handle(backend: Arc<dyn SslBackend>) -> Result<SslServer, Error> {
-        let poll = Poll::new().map_err(Error::io)?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(Error::io)?);
-        Ok(SslServer {
+    #[must_use]
+    pub fn with_backend_handle(backend: Arc<dyn SslBackend>) -> SslServer {
+        SslServer {
             backend,
             config: SslConfiguration::default_configuration(),
             handshake_timeout: Duration::from_secs(10),
             max_pending: 64,
             setup: None,
-            listener: None,
-            poll,
-            events: Events::with_capacity(16),
-            waker,
-            results: channel(),
-            pending: Arc::new(AtomicUsize::new(0)),
-        })
+            running: None,
+        }
     }
 
     /// The configuration given to every accepted socket.
@@ -99,63 +114,99 @@ impl SslServer {
         &self.config
     }
 
-    /// Sets the configuration for sockets accepted from now on.
+    /// Sets the configuration; takes effect at the next `listen`.
     pub fn set_ssl_configuration(&mut self, config: SslConfiguration) {
         self.config = config;
     }
 
-    /// How long a client may take to complete its handshake (default 10 s).
+    /// How long a client may take to complete its handshake (default 10 s); takes effect at
+    /// the next `listen`.
     pub fn set_handshake_timeout(&mut self, timeout: Duration) {
         self.handshake_timeout = timeout;
     }
 
-    /// The most handshakes in progress at once (default 64); further clients wait in the
-    /// listen backlog.
+    /// The most connections in their handshake or waiting for `accept` at once (default 64);
+    /// further clients wait in the listen backlog. Takes effect at the next `listen`.
     pub fn set_max_pending_handshakes(&mut self, max: usize) {
         self.max_pending = max.max(1);
     }
 
     /// A function run on every accepted socket before its handshake: set an event handler,
-    /// ignore lists, a pause mode…
+    /// ignore lists, a pause mode… Takes effect at the next `listen`.
     pub fn set_socket_setup(&mut self, setup: impl Fn(&mut SslSocket) + Send + Sync + 'static) {
         self.setup = Some(Arc::new(setup));
     }
 
-    /// Binds and listens. The configuration is checked here (the engine context is built),
-    /// so a server that cannot work fails before accepting anyone.
+    /// Binds, listens and starts serving. The configuration is checked first (the engine
+    /// context is built), so a server that cannot work fails before accepting anyone.
     ///
     /// # Errors
     /// `Config` for a configuration the backend cannot carry out; `Io` for bind failures.
     pub fn listen(&mut self, addr: impl ToSocketAddrs) -> Result<(), Error> {
+        self.close();
         crate::registry::context_for(&self.backend, &self.config, Role::Server)?;
-        let addr = addr
-            .to_socket_addrs()
-            .map_err(Error::io)?
-            .next()
-            .ok_or_else(|| Error::io(io::Error::new(io::ErrorKind::InvalidInput, "no address")))?;
+        let addr =
+            addr.to_socket_addrs().map_err(Error::io)?.next().ok_or_else(|| {
+                Error::io(io::Error::new(io::ErrorKind::InvalidInput, "no address"))
+            })?;
         let std_listener = std::net::TcpListener::bind(addr).map_err(Error::io)?;
         std_listener.set_nonblocking(true).map_err(Error::io)?;
+        let local_addr = std_listener.local_addr().map_err(Error::io)?;
         let mut listener = TcpListener::from_std(std_listener);
-        self.poll.registry().register(&mut listener, LISTENER, Interest::READABLE).map_err(Error::io)?;
-        self.listener = Some(listener);
+        let poll = Poll::new().map_err(Error::io)?;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE).map_err(Error::io)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(Error::io)?);
+        let (tx, rx) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let pending = Arc::new(AtomicUsize::new(0));
+        let acceptor = Acceptor {
+            backend: self.backend.clone(),
+            config: self.config.clone(),
+            handshake_timeout: self.handshake_timeout,
+            max_pending: self.max_pending,
+            setup: self.setup.clone(),
+            listener,
+            poll,
+            results: tx,
+            stop: stop.clone(),
+            pending: pending.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("sslsocket-acceptor".into())
+            .spawn(move || acceptor.run())
+            .map_err(Error::io)?;
+        self.running =
+            Some(Running { local_addr, results: rx, waker, stop, pending, thread: Some(thread) });
         Ok(())
     }
 
     /// The address the server listens on.
     #[must_use]
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.listener.as_ref().and_then(|l| l.local_addr().ok())
+        self.running.as_ref().map(|r| r.local_addr)
+    }
+
+    /// Stops listening. Handshakes in progress finish on their own threads; their results are
+    /// dropped.
+    pub fn close(&mut self) {
+        if let Some(mut running) = self.running.take() {
+            running.stop.store(true, Ordering::Release);
+            let _ = running.waker.wake();
+            if let Some(thread) = running.thread.take() {
+                let _ = thread.join();
+            }
+        }
     }
 
     /// Waits for the next client whose handshake succeeds; failed handshakes are skipped
     /// (use [`SslServer::accept_next`] to see them).
     ///
     /// # Errors
-    /// `Operation` when not listening; `Io` when the listener fails.
+    /// `Operation` when not listening or the acceptor stopped (its listener failed).
     pub fn accept(&mut self) -> Result<SslSocket, Error> {
         loop {
             if let Accepted::Encrypted(socket) = self.accept_next(None)? {
-                return Ok(socket);
+                return Ok(*socket);
             }
         }
     }
@@ -164,48 +215,78 @@ impl SslServer {
     /// not.
     ///
     /// # Errors
-    /// `Timeout`; `Operation` when not listening; `Io` when the listener fails.
+    /// `Timeout`; `Operation` when not listening or the acceptor stopped.
     pub fn accept_next(&mut self, timeout: Option<Duration>) -> Result<Accepted, Error> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        loop {
-            if let Ok(done) = self.results.1.try_recv() {
-                return Ok(done);
+        let running =
+            self.running.as_ref().ok_or(Error::Operation("the server is not listening"))?;
+        let result = match timeout {
+            None => running.results.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(t) => running.results.recv_timeout(t),
+        };
+        match result {
+            Ok(accepted) => {
+                running.pending.fetch_sub(1, Ordering::AcqRel);
+                // A slot is free: the acceptor may take the next client from the backlog.
+                let _ = running.waker.wake();
+                Ok(accepted)
             }
-            self.accept_pending()?;
-            let now = Instant::now();
-            if deadline.is_some_and(|d| d <= now) {
-                return Err(Error::Timeout { operation: "accept" });
+            Err(RecvTimeoutError::Timeout) => Err(Error::Timeout { operation: "accept" }),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(Error::Operation("the server stopped listening"))
             }
-            let wait = deadline.map(|d| d.saturating_duration_since(now));
-            match self.poll.poll(&mut self.events, wait) {
+        }
+    }
+}
+
+impl Drop for SslServer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Acceptor {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(16);
+        while !self.stop.load(Ordering::Acquire) {
+            if self.accept_ready().is_err() {
+                return; // the listener failed: accept_next reports the stop
+            }
+            match self.poll.poll(&mut events, None) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(e)),
+                Err(_) => return,
             }
         }
     }
 
-    /// Accepts every waiting TCP connection (up to the pending-handshake bound) and starts
-    /// its handshake thread.
-    fn accept_pending(&mut self) -> Result<(), Error> {
-        let listener = self
-            .listener
-            .as_ref()
-            .ok_or(Error::Operation("the server is not listening"))?;
+    /// Accepts every waiting TCP connection, up to the pending bound, and starts its
+    /// handshake thread.
+    fn accept_ready(&mut self) -> io::Result<()> {
         while self.pending.load(Ordering::Acquire) < self.max_pending {
-            let (stream, peer) = match listener.accept() {
+            let (stream, peer) = match self.listener.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // A client that reset before we accepted it is not the server's failure.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-                Err(e) => return Err(Error::io(e)),
+                // A client that went away before we took it is not the server's failure.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e),
             };
+            self.pending.fetch_add(1, Ordering::AcqRel);
             let mut socket = SslSocket::with_backend_handle(self.backend.clone());
             socket.set_ssl_configuration(self.config.clone());
-            let std_stream = std::net::TcpStream::from(stream);
-            if let Err(error) = std_stream.set_nonblocking(false).map_err(Error::io).and_then(|()| socket.set_socket_descriptor(std_stream)) {
-                let _ = self.results.0.send(Accepted::Failed(HandshakeFailure { peer, error, ssl_errors: Vec::new() }));
+            let adopted = socket.set_socket_descriptor(std::net::TcpStream::from(stream));
+            if let Err(error) = adopted {
+                let _ = self.results.send(Accepted::Failed(HandshakeFailure {
+                    peer,
+                    error,
+                    ssl_errors: Vec::new(),
+                }));
                 continue;
             }
             if let Some(setup) = &self.setup {
@@ -213,24 +294,19 @@ impl SslServer {
             }
             socket.set_handshake_timeout(Some(self.handshake_timeout));
             let timeout = self.handshake_timeout;
-            let results = self.results.0.clone();
-            let waker = self.waker.clone();
-            let pending = self.pending.clone();
-            pending.fetch_add(1, Ordering::AcqRel);
+            let results = self.results.clone();
             std::thread::spawn(move || {
                 socket.start_server_encryption();
                 let outcome = match socket.wait_for_encrypted(timeout) {
-                    Ok(()) => Accepted::Encrypted(socket),
+                    Ok(()) => Accepted::Encrypted(Box::new(socket)),
                     Err(error) => {
                         let ssl_errors = socket.ssl_handshake_errors().to_vec();
                         socket.abort();
                         Accepted::Failed(HandshakeFailure { peer, error, ssl_errors })
                     }
                 };
-                pending.fetch_sub(1, Ordering::AcqRel);
-                // The server may have been dropped; then nobody wants the result.
+                // The server may have been closed; then nobody wants the result.
                 let _ = results.send(outcome);
-                let _ = waker.wake();
             });
         }
         Ok(())
@@ -242,6 +318,7 @@ impl std::fmt::Debug for SslServer {
         f.debug_struct("SslServer")
             .field("backend", &self.backend.name())
             .field("local_addr", &self.local_addr())
+            .field("max_pending", &self.max_pending)
             .field("handshake_timeout", &self.handshake_timeout)
             .finish_non_exhaustive()
     }

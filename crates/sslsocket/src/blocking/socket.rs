@@ -98,7 +98,10 @@ impl SslSocket {
     forward_connection_api!();
 
     /// Sets the handler that receives every event, in order, while the socket is driven.
-    pub fn set_event_handler(&mut self, handler: impl FnMut(&Event, &mut Connection) + Send + 'static) {
+    pub fn set_event_handler(
+        &mut self,
+        handler: impl FnMut(&Event, &mut Connection) + Send + 'static,
+    ) {
         self.handler = Some(Box::new(handler));
     }
 
@@ -129,7 +132,12 @@ impl SslSocket {
     }
 
     /// As [`SslSocket::connect_to_host_encrypted`], verifying the server as `peer_name`.
-    pub fn connect_to_host_encrypted_with_peer_name(&mut self, host: &str, port: u16, peer_name: &str) {
+    pub fn connect_to_host_encrypted_with_peer_name(
+        &mut self,
+        host: &str,
+        port: u16,
+        peer_name: &str,
+    ) {
         self.conn.set_peer_verify_name(peer_name);
         self.connect_to_host_encrypted(host, port);
     }
@@ -317,7 +325,9 @@ impl SslSocket {
                         self.conn.handle_transport_error(Error::io(e));
                     }
                 }
-                _ => std::thread::sleep(wake.map_or(Duration::ZERO, |w| w.saturating_duration_since(now))),
+                _ => std::thread::sleep(
+                    wake.map_or(Duration::ZERO, |w| w.saturating_duration_since(now)),
+                ),
             }
         }
     }
@@ -373,10 +383,9 @@ impl SslSocket {
                 Err(e) => self.last_connect_error = Some(e),
             }
         }
-        let err = self
-            .last_connect_error
-            .take()
-            .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no address to connect to"));
+        let err = self.last_connect_error.take().unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::NotConnected, "no address to connect to")
+        });
         self.conn.handle_transport_error(Error::io(err));
         true
     }
@@ -499,7 +508,9 @@ impl io::Write for SslSocket {
             return Ok(());
         }
         self.drive(deadline, "flush", |c, _| {
-            c.bytes_to_write() == 0 && !c.wants_write() && (c.is_encrypted() || c.mode() == ssl_api::SslMode::UnencryptedMode)
+            c.bytes_to_write() == 0
+                && !c.wants_write()
+                && (c.is_encrypted() || c.mode() == ssl_api::SslMode::UnencryptedMode)
         })
         .map_err(io::Error::from)
     }

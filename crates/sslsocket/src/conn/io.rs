@@ -78,7 +78,9 @@ impl Connection {
         let result = match &mut self.phase {
             Phase::Plain => self.read_buf.fill_from(room, &mut |buf| rd.read(buf)),
             Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.read_tls(rd),
-            Phase::Deciding { .. } | Phase::Finished(_) => return Err(io::ErrorKind::WouldBlock.into()),
+            Phase::Deciding { .. } | Phase::Finished(_) => {
+                return Err(io::ErrorKind::WouldBlock.into())
+            }
         };
         match result {
             Ok(0) => {
@@ -98,7 +100,9 @@ impl Connection {
                 }
                 Ok(n)
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) =>
+            {
                 Err(e)
             }
             Err(e) => {
@@ -132,31 +136,33 @@ impl Connection {
         if let Phase::Handshaking { .. } = self.phase {
             self.advance_handshake();
         }
+        let was_closed = self.peer_closed;
         if let Phase::Encrypted(_) = self.phase {
             self.pull_plaintext();
-            if status.peer_has_closed && !self.peer_closed {
-                self.peer_closed = true;
+            self.peer_closed |= status.peer_has_closed;
+        }
+        if self.peer_closed && !was_closed {
+            // The peer sent close_notify: nothing more will arrive. Answer with ours once our
+            // writes are out (as Qt does); what is buffered stays readable.
+            self.events.push_back(Event::ReadChannelFinished);
+            if self.state == SocketState::ConnectedState {
+                self.disconnect_from_host();
             }
         }
         if self.transport_eof {
             self.handle_tls_eof();
-        } else if self.peer_closed && self.read_buf.is_empty() && self.state == SocketState::ConnectedState
-        {
-            // The peer sent close_notify: answer with ours once our writes are out (as Qt does).
-            self.events.push_back(Event::ReadChannelFinished);
-            self.disconnect_from_host();
         }
     }
 
     fn handle_tls_eof(&mut self) {
         match &self.phase {
-            Phase::Handshaking { .. } | Phase::Deciding { .. } => self.fail(Error::Handshake(
-                TlsError::new(TlsErrorKind::UnexpectedEof, "peer closed the connection during the handshake"),
-            )),
-            Phase::Encrypted(_) if self.peer_closed => {
-                self.events.push_back(Event::ReadChannelFinished);
-                self.finish_disconnect();
+            Phase::Handshaking { .. } | Phase::Deciding { .. } => {
+                self.fail(Error::Handshake(TlsError::new(
+                    TlsErrorKind::UnexpectedEof,
+                    "peer closed the connection during the handshake",
+                )))
             }
+            Phase::Encrypted(_) if self.peer_closed => self.finish_disconnect(),
             Phase::Encrypted(_) => {
                 self.events.push_back(Event::ReadChannelFinished);
                 self.fail(Error::Truncated);
@@ -197,7 +203,8 @@ impl Connection {
             }
         }
         if done {
-            let Phase::Handshaking { session, .. } = std::mem::replace(&mut self.phase, Phase::Plain)
+            let Phase::Handshaking { session, .. } =
+                std::mem::replace(&mut self.phase, Phase::Plain)
             else {
                 return;
             };
@@ -426,7 +433,11 @@ impl Connection {
             match session.read_plaintext(out) {
                 Ok(0) => self.peer_closed = true,
                 Ok(n) => return Ok(n),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof
+                    ) => {}
                 Err(e) => return Err(e),
             }
         }

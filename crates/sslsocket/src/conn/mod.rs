@@ -416,7 +416,7 @@ impl Connection {
         self.events.push_back(Event::Connected);
         if self.encrypt_on_connect {
             self.encrypt_on_connect = false;
-            self.begin_tls(Role::Client, now);
+            self.begin_tls(Role::Client, now, false);
         }
     }
 
@@ -432,7 +432,7 @@ impl Connection {
     pub fn start_client_encryption(&mut self, now: Instant) {
         if self.state == SocketState::ConnectedState && self.mode == SslMode::UnencryptedMode {
             self.set_mode(SslMode::SslClientMode);
-            self.begin_tls(Role::Client, now);
+            self.begin_tls(Role::Client, now, true);
         }
     }
 
@@ -441,7 +441,7 @@ impl Connection {
     pub fn start_server_encryption(&mut self, now: Instant) {
         if self.state == SocketState::ConnectedState && self.mode == SslMode::UnencryptedMode {
             self.set_mode(SslMode::SslServerMode);
-            self.begin_tls(Role::Server, now);
+            self.begin_tls(Role::Server, now, true);
         }
     }
 
@@ -581,7 +581,10 @@ impl Connection {
         Ok(ctx)
     }
 
-    fn begin_tls(&mut self, role: Role, now: Instant) {
+    /// Starts the engine session. `starttls`: the connection was in unencrypted mode, so bytes
+    /// already written were meant to go in clear; otherwise (an encrypted connect) they were
+    /// written in client mode and wait for `Encrypted` like any other.
+    fn begin_tls(&mut self, role: Role, now: Instant, starttls: bool) {
         let session = self.prepare_context(role).and_then(|ctx| {
             let name = match role {
                 Role::Client => self.peer_verify_name().map(str::to_owned),
@@ -593,9 +596,12 @@ impl Connection {
             Ok(session) => session,
             Err(err) => return self.fail(err),
         };
-        // Bytes written before the switch were meant to go in clear (the STARTTLS command):
-        // they leave first. Bytes received and not yet read are the peer's first TLS bytes.
-        self.out.extend(self.write_buf.drain(..));
+        // STARTTLS: bytes written before the switch were meant to go in clear (the command
+        // itself): they leave first. Bytes received and not yet read are the peer's first TLS
+        // bytes.
+        if starttls {
+            self.out.extend(self.write_buf.drain(..));
+        }
         let unread = self.read_buf.take_all();
         if !unread.is_empty() {
             if let Err(err) = session.read_tls(&mut unread.as_slice()) {
@@ -625,10 +631,8 @@ impl Connection {
         self.deadline = None;
         self.closing = false;
         if self.state != SocketState::UnconnectedState {
-            let was_connected = matches!(
-                self.state,
-                SocketState::ConnectedState | SocketState::ClosingState
-            );
+            let was_connected =
+                matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState);
             self.set_state(SocketState::UnconnectedState);
             if was_connected {
                 self.events.push_back(Event::Disconnected);
@@ -679,4 +683,3 @@ fn verify_is_enforced(config: &SslConfiguration, mode: SslMode) -> bool {
 fn certificate_required(config: &SslConfiguration, mode: SslMode) -> bool {
     config.peer_verify_mode.effective(mode) == PeerVerifyMode::VerifyPeer
 }
-

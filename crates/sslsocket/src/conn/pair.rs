@@ -53,7 +53,11 @@ impl io::Write for Link {
         if self.closed {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
-        let room = if self.capacity == 0 { buf.len() } else { self.capacity.saturating_sub(self.in_flight.len()) };
+        let room = if self.capacity == 0 {
+            buf.len()
+        } else {
+            self.capacity.saturating_sub(self.in_flight.len())
+        };
         let n = room.min(buf.len());
         if n == 0 {
             return Err(io::ErrorKind::WouldBlock.into());
@@ -185,7 +189,11 @@ impl Pair {
     /// # Errors
     /// [`Stalled`] when nothing happens any more, or after `max_steps`, without `done` — so a
     /// broken test fails instead of hanging.
-    pub fn drive_until(&mut self, max_steps: usize, mut done: impl FnMut(&Pair) -> bool) -> Result<(), Stalled> {
+    pub fn drive_until(
+        &mut self,
+        max_steps: usize,
+        mut done: impl FnMut(&Pair) -> bool,
+    ) -> Result<(), Stalled> {
         for steps in 0..max_steps {
             if done(self) {
                 return Ok(());
