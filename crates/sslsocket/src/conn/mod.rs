@@ -225,13 +225,6 @@ impl Connection {
         self.out.len()
     }
 
-    /// Decrypted bytes the engine holds that have not yet moved to the read buffer (they do
-    /// when the read buffer has room).
-    #[must_use]
-    pub fn encrypted_bytes_available(&self) -> usize {
-        0
-    }
-
     /// Whether a whole line (ending in `\n`) can be read.
     #[must_use]
     pub fn can_read_line(&self) -> bool {
