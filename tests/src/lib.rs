@@ -1,6 +1,8 @@
 //! Integration tests of sslsocket live in `tests/`; this library holds what they share.
 #![warn(missing_docs)]
 
+pub mod driver;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,6 +11,8 @@ use sslsocket::conn::pair::Pair;
 use sslsocket::{Connection, SslBackend, SslCertificate, SslConfiguration};
 
 /// Every compiled-in, usable backend.
+///
+/// `SSLSOCKET_TEST_BACKENDS=rustls,openssl` restricts the run to those names.
 #[must_use]
 pub fn backends() -> Vec<Arc<dyn SslBackend>> {
     sslsocket::registry::compiled_backends()

@@ -8,7 +8,6 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-
 use sslsocket::{KeyFormat, SslCertificate, SslConfiguration, SslKey, SslServer, SslSocket};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

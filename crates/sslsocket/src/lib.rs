@@ -8,8 +8,9 @@
 //!   `std::io::Read` + `Write`.
 //! - [`SslServer`]: Qt 6's QSslServer — handshakes on their own threads, a handshake timeout,
 //!   accepted sockets already encrypted.
-//! - [`conn::Connection`]: the sans-IO state machine both are short loops over; no sockets and
-//!   no clock inside.
+//! - [`AsyncSslSocket`] / [`AsyncSslServer`] (feature `tokio`): the same on tokio.
+//! - [`conn::Connection`]: the sans-IO state machine every driver is a short loop over; no
+//!   sockets and no clock inside.
 //! - Backends, picked by Cargo feature and at run time: [`available_backends`],
 //!   [`active_backend`], [`set_active_backend`], `SslSocket::with_backend`.
 //!
@@ -27,6 +28,8 @@
 //! ## Features
 //!
 //! - `rustls` (default): the rustls engine with the aws-lc-rs provider.
+//! - `tokio` (default): [`AsyncSslSocket`] and [`AsyncSslServer`], `AsyncRead` + `AsyncWrite`,
+//!   events as a `Stream`, async certificate decisions ([`SslErrorsHandler`]).
 //!
 //! ## Example
 //!
@@ -76,6 +79,8 @@ pub mod blocking;
 pub mod conn;
 mod forward;
 pub mod registry;
+#[cfg(feature = "tokio")]
+mod tokio_driver;
 mod unavailable;
 
 pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket};
@@ -88,5 +93,9 @@ pub use ssl_api::{
     KeyAlgorithm, KeyFormat, KeyType, PatternSyntax, PauseMode, PeerVerifyMode, SocketErrorKind,
     SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration, SslError, SslErrorKind,
     SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
+};
+#[cfg(feature = "tokio")]
+pub use tokio_driver::{
+    AsyncAccepted, AsyncSslServer, AsyncSslSocket, Decision, EventStream, SslErrorsHandler,
 };
 pub(crate) use unavailable::unavailable_backend;

@@ -53,6 +53,10 @@ pub struct SslSocket {
 struct Seen {
     ready_read: bool,
     bytes_written: bool,
+    /// `Encrypted` was emitted (the connection may have failed later in the same round, e.g.
+    /// data and a truncation arriving with the handshake's last flight: the handshake still
+    /// succeeded and the error comes with the next read).
+    encrypted: bool,
 }
 
 impl SslSocket {
@@ -222,7 +226,7 @@ impl SslSocket {
     /// The connection's error (`Rejected` carries the certificate errors; `kind()` gives the
     /// socket error code), or `Timeout`.
     pub fn wait_for_encrypted(&mut self, timeout: Duration) -> Result<(), Error> {
-        self.drive(deadline(timeout), "wait_for_encrypted", |c, _| c.is_encrypted())
+        self.drive(deadline(timeout), "wait_for_encrypted", |c, seen| c.is_encrypted() || seen.encrypted)
     }
 
     /// Waits until new data can be read.
@@ -430,6 +434,7 @@ impl SslSocket {
             match event {
                 Event::ReadyRead => seen.ready_read = true,
                 Event::BytesWritten(_) => seen.bytes_written = true,
+                Event::Encrypted => seen.encrypted = true,
                 _ => {}
             }
             if let Some(handler) = self.handler.as_mut() {

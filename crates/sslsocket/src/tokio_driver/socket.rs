@@ -1,0 +1,596 @@
+//! `AsyncSslSocket`: the tokio driver, a short poll loop over `Connection`.
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use ssl_api::{Error, SocketState, SslBackend, SslConfiguration, SslError, SslMode};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::time::Sleep;
+
+use super::events::EventStream;
+use super::handler::{Decision, SslErrorsHandler};
+use crate::blocking::EventHandler;
+use crate::conn::{Connection, Event};
+use crate::forward::forward_connection_api;
+
+/// A TLS socket with QSslSocket's contract on tokio: `AsyncRead` + `AsyncWrite`, so
+/// `tokio::io::copy`, `BufReader`, codecs and `tokio::io::split` work.
+///
+/// The handshake runs inside the async methods that start it (`connect_to_host_encrypted`,
+/// `start_client_encryption`, `start_server_encryption`, `wait_for_encrypted`); certificate
+/// errors are decided there by the ignore lists, the event handler, or an async
+/// [`SslErrorsHandler`]. Needs a tokio runtime with the time driver enabled (handshake
+/// timeouts).
+///
+/// Cancellation: `poll_read` / `poll_write` / `poll_flush` are cancel-safe (bytes are either
+/// taken or not). Dropping a `connect_*`, `start_*` or `wait_for_encrypted` future mid-way
+/// leaves the handshake where it was; awaiting `wait_for_encrypted` continues it. Dropping
+/// `disconnect_from_host` mid-way leaves the close in progress; `poll_shutdown` finishes it.
+pub struct AsyncSslSocket {
+    conn: Connection,
+    stream: Option<TcpStream>,
+    handler: Option<EventHandler>,
+    decider: Option<Arc<dyn SslErrorsHandler>>,
+    events: Option<UnboundedSender<Event>>,
+    timer: Option<Pin<Box<Sleep>>>,
+    pending_decision: Option<Vec<SslError>>,
+    shutdown_started: bool,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    ready_read: bool,
+    bytes_written: bool,
+    /// `Encrypted` was emitted (the connection may have failed later in the same round, e.g.
+    /// data and a truncation arriving with the handshake's last flight: the handshake still
+    /// succeeded and the error comes with the next read).
+    encrypted: bool,
+}
+
+enum Step {
+    Done,
+    Decide(Vec<SslError>),
+}
+
+impl AsyncSslSocket {
+    /// A socket on the process's active backend with the default configuration. When no
+    /// backend is usable, the socket fails at its first connection attempt with that reason.
+    #[must_use]
+    pub fn new() -> AsyncSslSocket {
+        let backend = crate::active_backend().unwrap_or_else(crate::unavailable_backend);
+        AsyncSslSocket::with_backend_handle(backend)
+    }
+
+    /// A socket on the compiled-in backend called `name`.
+    ///
+    /// # Errors
+    /// When no usable backend of that name is compiled in.
+    pub fn with_backend(name: &str) -> Result<AsyncSslSocket, Error> {
+        Ok(AsyncSslSocket::with_backend_handle(crate::registry::backend(name)?))
+    }
+
+    /// A socket on `backend`.
+    #[must_use]
+    pub fn with_backend_handle(backend: Arc<dyn SslBackend>) -> AsyncSslSocket {
+        AsyncSslSocket {
+            conn: Connection::new(backend, SslConfiguration::default_configuration()),
+            stream: None,
+            handler: None,
+            decider: None,
+            events: None,
+            timer: None,
+            pending_decision: None,
+            shutdown_started: false,
+        }
+    }
+
+    /// Adopts a connected tokio stream, unencrypted, on the active backend (e.g. one a
+    /// listener accepted; then `start_server_encryption`).
+    ///
+    /// # Errors
+    /// None today; kept for symmetry with the blocking `set_socket_descriptor`.
+    pub fn from_tcp_stream(stream: TcpStream) -> Result<AsyncSslSocket, Error> {
+        let mut socket = AsyncSslSocket::new();
+        socket.set_socket_descriptor(stream);
+        Ok(socket)
+    }
+
+    forward_connection_api!();
+
+    /// Adopts a connected tokio stream (`setSocketDescriptor`): ConnectedState, unencrypted.
+    pub fn set_socket_descriptor(&mut self, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        self.stream = Some(stream);
+        self.shutdown_started = false;
+        self.conn.handle_adopted();
+        self.dispatch(&mut Seen::default());
+    }
+
+    /// Sets the handler that receives every event, in order (the same type as the blocking
+    /// socket's). It may call `ignore_ssl_errors*` on `SslErrors`, or `abort`.
+    pub fn set_event_handler(
+        &mut self,
+        handler: impl FnMut(&Event, &mut Connection) + Send + 'static,
+    ) {
+        self.handler = Some(Box::new(handler));
+    }
+
+    /// Sets an async decider for certificate errors. While one is set the connection pauses on
+    /// `SslErrors` (`PauseOnSslErrors`) and the decider's answer resumes it.
+    pub fn set_ssl_errors_handler(&mut self, handler: Arc<dyn SslErrorsHandler>) {
+        self.decider = Some(handler);
+        self.conn.set_pause_mode(ssl_api::PauseMode::PauseOnSslErrors);
+    }
+
+    /// Starts recording events; the returned stream yields every event from now on.
+    pub fn events(&mut self) -> EventStream {
+        let (tx, rx) = unbounded_channel();
+        self.events = Some(tx);
+        EventStream { rx }
+    }
+
+    /// The local address of the TCP connection.
+    #[must_use]
+    pub fn local_address(&self) -> Option<std::net::SocketAddr> {
+        self.stream.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
+    /// The peer's address.
+    #[must_use]
+    pub fn peer_address(&self) -> Option<std::net::SocketAddr> {
+        self.stream.as_ref().and_then(|s| s.peer_addr().ok())
+    }
+
+    /// Connects TCP to `host:port`, unencrypted (STARTTLS follows with
+    /// `start_client_encryption`).
+    ///
+    /// # Errors
+    /// `HostNotFound`, or the connect error of the last address tried.
+    pub async fn connect_to_host(&mut self, host: &str, port: u16) -> Result<(), Error> {
+        self.reset();
+        self.conn.connect_to_host(host);
+        self.connect_tcp(host, port).await
+    }
+
+    /// Connects to `host:port` and completes the client handshake, verifying the server as
+    /// `host` (or the peer verify name). Bytes written before this returns wait for
+    /// `Encrypted`.
+    ///
+    /// # Errors
+    /// The connection's error: `Config` before any byte for a configuration the backend cannot
+    /// honour, `Rejected` with the certificate errors, handshake and transport errors.
+    pub async fn connect_to_host_encrypted(&mut self, host: &str, port: u16) -> Result<(), Error> {
+        self.reset();
+        self.conn.connect_to_host_encrypted(host);
+        self.dispatch(&mut Seen::default());
+        if let Some(err) = self.conn.error() {
+            return Err(err.clone());
+        }
+        self.connect_tcp(host, port).await?;
+        self.wait_for_encrypted().await
+    }
+
+    /// As [`AsyncSslSocket::connect_to_host_encrypted`], verifying the server as `peer_name`.
+    ///
+    /// # Errors
+    /// As `connect_to_host_encrypted`.
+    pub async fn connect_to_host_encrypted_with_peer_name(
+        &mut self,
+        host: &str,
+        port: u16,
+        peer_name: &str,
+    ) -> Result<(), Error> {
+        self.conn.set_peer_verify_name(peer_name);
+        self.connect_to_host_encrypted(host, port).await
+    }
+
+    /// Starts the client handshake on a connected unencrypted socket (STARTTLS) and completes
+    /// it. On a socket in any other state or mode it only waits for `Encrypted`.
+    ///
+    /// # Errors
+    /// As `connect_to_host_encrypted`.
+    pub async fn start_client_encryption(&mut self) -> Result<(), Error> {
+        self.conn.start_client_encryption(Instant::now());
+        self.wait_for_encrypted().await
+    }
+
+    /// Starts and completes the server handshake on a connected unencrypted socket.
+    ///
+    /// # Errors
+    /// As `connect_to_host_encrypted`.
+    pub async fn start_server_encryption(&mut self) -> Result<(), Error> {
+        self.conn.start_server_encryption(Instant::now());
+        self.wait_for_encrypted().await
+    }
+
+    /// Drives the handshake until the peer is accepted (after a pause on `SslErrors`, call
+    /// `ignore_ssl_errors*` and `resume()`, then this).
+    ///
+    /// # Errors
+    /// The connection's error, or `Operation` when the socket waits for the application.
+    pub async fn wait_for_encrypted(&mut self) -> Result<(), Error> {
+        self.drive(|c, seen| c.is_encrypted() || seen.encrypted).await
+    }
+
+    /// Continues after a pause on `SslErrors`.
+    pub fn resume(&mut self) {
+        self.conn.resume();
+    }
+
+    /// Closes gracefully: pending data, close_notify, then Unconnected.
+    ///
+    /// # Errors
+    /// A transport error while flushing.
+    pub async fn disconnect_from_host(&mut self) -> Result<(), Error> {
+        self.conn.disconnect_from_host();
+        self.shutdown_started = true;
+        match self.drive(|c, _| c.state() == SocketState::UnconnectedState).await {
+            Err(_) if self.conn.state() == SocketState::UnconnectedState => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Drops the connection at once.
+    pub fn abort(&mut self) {
+        self.conn.abort();
+        self.dispatch(&mut Seen::default());
+        self.stream = None;
+    }
+
+    // ---- the drive loop -----------------------------------------------------------------
+
+    fn reset(&mut self) {
+        self.stream = None;
+        self.timer = None;
+        self.pending_decision = None;
+        self.shutdown_started = false;
+    }
+
+    async fn connect_tcp(&mut self, host: &str, port: u16) -> Result<(), Error> {
+        let addrs: Vec<_> = match tokio::net::lookup_host((host, port)).await {
+            Ok(addrs) => addrs.collect(),
+            Err(_) => Vec::new(),
+        };
+        if addrs.is_empty() {
+            return self.fail(Error::HostNotFound { host: host.to_owned() });
+        }
+        self.conn.handle_host_found();
+        let mut last = None;
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    self.stream = Some(stream);
+                    self.conn.handle_connected(Instant::now());
+                    self.dispatch(&mut Seen::default());
+                    return match self.conn.error() {
+                        Some(err) => Err(err.clone()),
+                        None => Ok(()),
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let err = last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no address"));
+        self.fail(Error::io(err))
+    }
+
+    fn fail(&mut self, err: Error) -> Result<(), Error> {
+        self.conn.handle_transport_error(err.clone());
+        self.dispatch(&mut Seen::default());
+        Err(err)
+    }
+
+    /// Drives until `done`, taking async certificate decisions on the way.
+    async fn drive(
+        &mut self,
+        mut done: impl FnMut(&Connection, &Seen) -> bool + Send,
+    ) -> Result<(), Error> {
+        let mut seen = Seen::default();
+        loop {
+            match poll_fn(|cx| self.poll_drive(cx, &mut done, &mut seen)).await? {
+                Step::Done => return Ok(()),
+                Step::Decide(errors) => {
+                    let chain = self.conn.peer_certificate_chain();
+                    let decision = match &self.decider {
+                        Some(decider) => decider.decide(&errors, &chain).await,
+                        None => Decision::Reject,
+                    };
+                    self.apply(decision);
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, decision: Decision) {
+        match decision {
+            Decision::Ignore => self.conn.ignore_ssl_errors(),
+            Decision::IgnoreExactly(list) => self.conn.ignore_ssl_errors_list(list),
+            Decision::Reject => self.conn.ignore_ssl_errors_list(Vec::new()),
+        }
+        self.conn.resume();
+    }
+
+    fn poll_drive(
+        &mut self,
+        cx: &mut Context<'_>,
+        done: &mut dyn FnMut(&Connection, &Seen) -> bool,
+        seen: &mut Seen,
+    ) -> Poll<Result<Step, Error>> {
+        loop {
+            let mut progressed = self.pump();
+            progressed |= self.dispatch(seen);
+            if let Some(errors) = self.pending_decision.take() {
+                return Poll::Ready(Ok(Step::Decide(errors)));
+            }
+            if self.conn.poll_close() {
+                if let Some(stream) = self.stream.as_mut() {
+                    // Half-close the TCP write side; on a socket this completes at once.
+                    let _ = Pin::new(stream).poll_shutdown(cx);
+                }
+            }
+            if done(&self.conn, seen) {
+                return Poll::Ready(Ok(Step::Done));
+            }
+            if let Some(err) = self.conn.error() {
+                return Poll::Ready(Err(err.clone()));
+            }
+            if self.conn.state() == SocketState::UnconnectedState {
+                return Poll::Ready(Err(Error::Operation("the socket is not connected")));
+            }
+            if progressed {
+                continue;
+            }
+            let mut registered = false;
+            let mut again = false;
+            if let Some(stream) = &self.stream {
+                if self.conn.wants_read() {
+                    registered = true;
+                    if let Poll::Ready(r) = stream.poll_read_ready(cx) {
+                        if let Err(e) = r {
+                            self.conn.handle_transport_error(Error::io(e));
+                        }
+                        again = true;
+                    }
+                }
+                if self.conn.wants_write() {
+                    registered = true;
+                    if let Poll::Ready(r) = stream.poll_write_ready(cx) {
+                        if let Err(e) = r {
+                            self.conn.handle_transport_error(Error::io(e));
+                        }
+                        again = true;
+                    }
+                }
+            }
+            if let Some(deadline) = self.conn.poll_timeout() {
+                registered = true;
+                let deadline = tokio::time::Instant::from_std(deadline);
+                let timer =
+                    self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                if timer.as_mut().poll(cx).is_ready() {
+                    self.timer = None;
+                    self.conn.handle_timeout(Instant::now());
+                    again = true;
+                }
+            }
+            if again {
+                continue;
+            }
+            if !registered {
+                return Poll::Ready(Err(Error::Operation(
+                    "nothing can happen: the socket waits for the application (resume?)",
+                )));
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// Moves bytes both ways until the transport would block. Returns whether any moved.
+    fn pump(&mut self) -> bool {
+        let Some(stream) = &self.stream else { return false };
+        let mut progressed = false;
+        loop {
+            let mut moved = false;
+            while self.conn.wants_write() {
+                match self.conn.poll_transmit(&mut TryIo(stream)) {
+                    Ok(n) if n > 0 => moved = true,
+                    _ => break,
+                }
+            }
+            while self.conn.wants_read() {
+                match self.conn.handle_readable(&mut TryIo(stream), Instant::now()) {
+                    Ok(0) => {
+                        moved = true;
+                        break;
+                    }
+                    Ok(_) => moved = true,
+                    Err(_) => break,
+                }
+            }
+            if !moved {
+                return progressed;
+            }
+            progressed = true;
+        }
+    }
+
+    fn dispatch(&mut self, seen: &mut Seen) -> bool {
+        let mut any = false;
+        while let Some(event) = self.conn.poll_event() {
+            any = true;
+            match &event {
+                Event::ReadyRead => seen.ready_read = true,
+                Event::BytesWritten(_) => seen.bytes_written = true,
+                Event::Encrypted => seen.encrypted = true,
+                Event::SslErrors(errors) if self.decider.is_some() => {
+                    self.pending_decision = Some(errors.clone());
+                }
+                _ => {}
+            }
+            if let Some(handler) = self.handler.as_mut() {
+                handler(&event, &mut self.conn);
+            }
+            if let Some(tx) = &self.events {
+                if tx.send(event).is_err() {
+                    self.events = None; // nobody listens any more
+                }
+            }
+        }
+        any
+    }
+
+    fn poll_until(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut done: impl FnMut(&Connection, &Seen) -> bool,
+    ) -> Poll<Result<(), Error>> {
+        let mut seen = Seen::default();
+        match self.poll_drive(cx, &mut done, &mut seen) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(Step::Done)) => Poll::Ready(Ok(())),
+            Poll::Ready(Ok(Step::Decide(_))) => {
+                // A decision can only be awaited inside the async handshake methods; here the
+                // safe answer is no.
+                self.apply(Decision::Reject);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+/// `io::Read` / `io::Write` over a tokio stream's non-blocking `try_*` calls, for the
+/// connection. `WouldBlock` clears tokio's readiness, so the next `poll_*_ready` registers.
+struct TryIo<'a>(&'a TcpStream);
+
+impl io::Read for TryIo<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+}
+
+impl io::Write for TryIo<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.try_write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsyncRead for AsyncSslSocket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            match this.conn.read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            match this
+                .poll_until(cx, |c, seen| seen.ready_read || c.bytes_available() > 0 || c.at_end())
+            {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {}
+                // The connection's own error comes back from `conn.read` after the data.
+                Poll::Ready(Err(_)) if this.conn.error().is_some() => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for AsyncSslSocket {
+    /// Takes bytes into the connection (encrypting them once encrypted); never returns
+    /// `Pending` after taking bytes. Call `poll_flush` to get them onto the wire.
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        loop {
+            match this.conn.write(buf) {
+                Ok(n) => {
+                    this.pump();
+                    this.dispatch(&mut Seen::default());
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            match this.poll_until(cx, |_, seen| seen.bytes_written) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.conn.state() == SocketState::UnconnectedState && this.conn.error().is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        this.poll_until(cx, |c, _| {
+            c.bytes_to_write() == 0
+                && !c.wants_write()
+                && (c.is_encrypted() || c.mode() == SslMode::UnencryptedMode)
+        })
+        .map_err(io::Error::from)
+    }
+
+    /// Sends close_notify after the pending data, then half-closes TCP.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.shutdown_started {
+            this.shutdown_started = true;
+            this.conn.disconnect_from_host();
+        }
+        match this.poll_until(cx, |c, _| c.state() == SocketState::UnconnectedState) {
+            Poll::Ready(Err(_)) if this.conn.state() == SocketState::UnconnectedState => {
+                Poll::Ready(Ok(()))
+            }
+            other => other.map_err(io::Error::from),
+        }
+    }
+}
+
+impl Default for AsyncSslSocket {
+    fn default() -> AsyncSslSocket {
+        AsyncSslSocket::new()
+    }
+}
+
+impl std::fmt::Debug for AsyncSslSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncSslSocket")
+            .field("backend", &self.conn.backend().name())
+            .field("state", &self.conn.state())
+            .field("mode", &self.conn.mode())
+            .field("encrypted", &self.conn.is_encrypted())
+            .finish_non_exhaustive()
+    }
+}
