@@ -4,4 +4,5 @@
 //! crate uses: certificates and keys generated per run, none committed.
 #![warn(missing_docs)]
 
+pub mod driver;
 pub mod pki;

@@ -1,7 +1,7 @@
 //! Integration tests of sslsocket live in `tests/`; this library holds what they share.
 #![warn(missing_docs)]
 
-pub mod driver;
+pub use conformance::driver;
 
 use std::sync::Arc;
 use std::time::Instant;
