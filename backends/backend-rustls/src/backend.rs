@@ -111,6 +111,8 @@ impl SslBackend for RustlsBackend {
             Feature::SessionCipher,
             Feature::SessionProtocol,
             Feature::CipherSelection,
+            Feature::ServerNameIndication,
+            Feature::RecoverableVerifyErrors,
         ]
         .into_iter()
         .collect()

@@ -52,6 +52,8 @@ features! {
     SessionProtocol => "Reports the negotiated protocol version.",
     CipherSelection => "Restricts the cipher suites to a configured list.",
     KeyLog => "Writes session secrets in SSLKEYLOGFILE format.",
+    ServerNameIndication => "A server reports the SNI name the client sent.",
+    RecoverableVerifyErrors => "Certificate errors are reported for the socket to decide (ignore lists, handlers, pause) instead of ending the handshake inside the engine.",
 }
 
 impl fmt::Display for Feature {
@@ -133,8 +135,16 @@ pub trait SslBackend: Send + Sync + fmt::Debug {
     /// A number that grows with the engine's version (OpenSSL's own number where it applies).
     fn library_version_number(&self) -> u64;
 
-    /// The protocol values this backend accepts as configuration.
+    /// The protocol values this backend accepts as configuration (for either role).
     fn supported_protocols(&self) -> Vec<SslProtocol>;
+
+    /// The protocol values this backend accepts for `role`; by default the same as
+    /// [`SslBackend::supported_protocols`]. A backend whose server side cannot do what its
+    /// client side can (native-tls servers have no TLS 1.3) narrows it here.
+    fn supported_protocols_for(&self, role: Role) -> Vec<SslProtocol> {
+        let _ = role;
+        self.supported_protocols()
+    }
 
     /// The cipher suites the engine can negotiate.
     fn supported_ciphers(&self) -> Vec<SslCipher>;

@@ -90,9 +90,9 @@ pub use registry::{
 };
 pub use ssl_api::{
     AlternativeName, CertificateError, ConfigError, EncodingFormat, Error, Feature, FeatureSet,
-    KeyAlgorithm, KeyFormat, KeyType, PatternSyntax, PauseMode, PeerVerifyMode, SocketErrorKind,
-    SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration, SslError, SslErrorKind,
-    SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
+    KeyAlgorithm, KeyFormat, KeyType, PatternSyntax, PauseMode, PeerVerifyMode, Role,
+    SocketErrorKind, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
+    SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
 };
 #[cfg(feature = "tokio")]
 pub use tokio_driver::{

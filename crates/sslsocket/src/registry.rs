@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use ssl_api::{
-    ConfigError, Error, PeerVerifyMode, Role, SslBackend, SslCertificate, SslConfiguration,
-    SslContext, SslMode,
+    ConfigError, Error, Feature, PeerVerifyMode, Role, SslBackend, SslCertificate,
+    SslConfiguration, SslContext, SslMode,
 };
 
 /// The environment variable that picks the default backend by name.
@@ -29,6 +29,10 @@ pub fn compiled_backends() -> Vec<Arc<dyn SslBackend>> {
     let mut list: Vec<Arc<dyn SslBackend>> = Vec::new();
     #[cfg(feature = "rustls")]
     list.push(Arc::new(backend_rustls::RustlsBackend));
+    #[cfg(feature = "openssl")]
+    list.push(Arc::new(backend_openssl::OpensslBackend));
+    #[cfg(feature = "native")]
+    list.push(Arc::new(backend_native::NativeBackend));
     list
 }
 
@@ -135,6 +139,7 @@ pub fn context_for(
         Role::Client => SslMode::SslClientMode,
         Role::Server => SslMode::SslServerMode,
     };
+    check_capabilities(backend.as_ref(), config, mode)?;
     let mut resolved = config.clone();
     if config.system_ca_certificates
         && config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone
@@ -147,6 +152,46 @@ pub fn context_for(
     }
     cache.insert(key, ctx.clone());
     Ok(ctx)
+}
+
+/// Rejects, before any byte is sent, a configuration that asks for something the backend's
+/// capabilities say it lacks (DESIGN.md decision 2). One check here keeps every backend's
+/// answer the same.
+///
+/// # Errors
+/// [`ConfigError::Unsupported`] naming the backend and the missing feature.
+pub fn check_capabilities(
+    backend: &dyn SslBackend,
+    config: &SslConfiguration,
+    mode: SslMode,
+) -> Result<(), ConfigError> {
+    let features = backend.features();
+    let verify = config.peer_verify_mode.effective(mode);
+    let client = mode == SslMode::SslClientMode;
+    let alpn = !config.alpn_protocols.is_empty();
+    let wanted = [
+        (
+            config.peer_verify_depth != 0 && verify != PeerVerifyMode::VerifyNone,
+            Feature::PeerVerifyDepth,
+        ),
+        (!config.ciphers.is_empty(), Feature::CipherSelection),
+        (alpn && client, Feature::ClientSideAlpn),
+        (alpn && !client, Feature::ServerSideAlpn),
+        (client && !config.local_certificate_chain.is_empty(), Feature::ClientCertificates),
+        (client && verify == PeerVerifyMode::QueryPeer, Feature::RecoverableVerifyErrors),
+        (
+            !client
+                && matches!(
+                    config.peer_verify_mode,
+                    PeerVerifyMode::QueryPeer | PeerVerifyMode::VerifyPeer
+                ),
+            Feature::ServerRequestsClientCertificate,
+        ),
+    ];
+    match wanted.into_iter().find(|(asked, feature)| *asked && !features.contains(*feature)) {
+        Some((_, feature)) => Err(ConfigError::Unsupported { backend: backend.name(), feature }),
+        None => Ok(()),
+    }
 }
 
 /// The platform's trust store (`QSslConfiguration::systemCaCertificates`), loaded once, on the

@@ -226,7 +226,9 @@ impl SslSocket {
     /// The connection's error (`Rejected` carries the certificate errors; `kind()` gives the
     /// socket error code), or `Timeout`.
     pub fn wait_for_encrypted(&mut self, timeout: Duration) -> Result<(), Error> {
-        self.drive(deadline(timeout), "wait_for_encrypted", |c, seen| c.is_encrypted() || seen.encrypted)
+        self.drive(deadline(timeout), "wait_for_encrypted", |c, seen| {
+            c.is_encrypted() || seen.encrypted
+        })
     }
 
     /// Waits until new data can be read.
@@ -318,7 +320,9 @@ impl SslSocket {
             let waiting_on_transport = self.conn.wants_read()
                 || self.conn.wants_write()
                 || self.conn.state() == SocketState::ConnectingState;
-            if !waiting_on_transport && wake.is_none() {
+            if !waiting_on_transport && self.conn.poll_timeout().is_none() {
+                // Only the application can move things on (e.g. `resume()` after a pause):
+                // waiting out the deadline would change nothing.
                 return Err(Error::Operation(
                     "nothing can happen: the socket waits for the application (resume?)",
                 ));

@@ -129,9 +129,7 @@ impl Connection {
         let handshaking = !matches!(self.phase, Phase::Encrypted(_));
         let status = match status {
             Ok(status) => status,
-            Err(err) => {
-                return self.fail(if handshaking { Error::Handshake(err) } else { Error::Tls(err) })
-            }
+            Err(err) => return self.fail_in_engine(err, handshaking),
         };
         if let Phase::Handshaking { .. } = self.phase {
             self.advance_handshake();
@@ -151,6 +149,26 @@ impl Connection {
         }
         if self.transport_eof {
             self.handle_tls_eof();
+        }
+    }
+
+    /// The engine failed. An engine that verifies inside the handshake (no
+    /// `RecoverableVerifyErrors`) may have rejected the peer's certificate itself: its errors
+    /// are recorded and the failure is a rejection, as on every other backend.
+    fn fail_in_engine(&mut self, err: TlsError, handshaking: bool) {
+        if !handshaking {
+            return self.fail(Error::Tls(err));
+        }
+        let errors = self.session().and_then(|s| s.verification_errors()).map(<[SslError]>::to_vec);
+        match errors {
+            Some(errors) if !errors.is_empty() && err.kind == TlsErrorKind::PeerCertificate => {
+                self.handshake_errors = errors.clone();
+                for error in &errors {
+                    self.events.push_back(Event::PeerVerifyError(error.clone()));
+                }
+                self.fail(Error::Rejected { errors });
+            }
+            _ => self.fail(Error::Handshake(err)),
         }
     }
 

@@ -29,8 +29,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ssl_api::{
-    Error, PauseMode, PeerVerifyMode, Role, SocketState, SslBackend, SslCertificate, SslCipher,
-    SslConfiguration, SslContext, SslError, SslErrorKind, SslMode, SslProtocol, SslSession,
+    ConfigError, Error, Feature, PauseMode, PeerVerifyMode, Role, SocketState, SslBackend,
+    SslCertificate, SslCipher, SslConfiguration, SslContext, SslError, SslErrorKind, SslMode,
+    SslProtocol, SslSession,
 };
 
 use self::buffer::ReadBuffer;
@@ -589,6 +590,13 @@ impl Connection {
             Ok(session) => session,
             Err(err) => return self.fail(err),
         };
+        // An ignore list the engine can never apply must not pass for one that works.
+        let features = self.backend.features();
+        if self.ignore != Ignore::Nothing && !features.contains(Feature::RecoverableVerifyErrors) {
+            let feature = Feature::RecoverableVerifyErrors;
+            return self
+                .fail(ConfigError::Unsupported { backend: self.backend.name(), feature }.into());
+        }
         // STARTTLS: bytes written before the switch were meant to go in clear (the command
         // itself): they leave first. Bytes received and not yet read are the peer's first TLS
         // bytes.
