@@ -1,0 +1,692 @@
+//! Sessions of the native backend, pumped against each other over in-memory buffers.
+//! Certificates are generated per run with rcgen.
+//!
+//! Not testable here: a client certificate reaching a server. A native server never requests
+//! one (native-tls has no such setting), so no native peer can observe it; the client side is
+//! covered by `client_with_a_certificate_connects_to_a_server_that_does_not_ask`.
+#![allow(clippy::unwrap_used)]
+
+use std::io;
+
+use backend_native::{NativeBackend, NativeContext, NativeSession};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use ssl_api::{
+    ConfigError, Feature, KeyFormat, PeerVerifyMode, Role, SslBackend, SslCertificate, SslCipher,
+    SslConfiguration, SslError, SslErrorKind, SslKey, SslProtocol, SslSession, TlsError,
+    TlsErrorKind,
+};
+
+/// A handshake between two well-behaved peers takes a handful of rounds; more means a hang.
+const MAX_ROUNDS: usize = 20;
+
+/// Whether native-tls wraps OpenSSL here, so that its errors can be classified.
+const OPENSSL: bool = !cfg!(any(target_os = "windows", target_vendor = "apple"));
+
+// ---------------------------------------------------------------------------------------------
+// Handshakes and data
+
+#[test]
+fn tls12_handshake_carries_data_both_ways() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let (mut client, mut server) =
+        pair(&pki.client_config(), &server_config(&cert, &key), "localhost");
+
+    handshake(&mut client, &mut server).unwrap();
+
+    assert_eq!(client.verification_errors(), Some(&[][..]));
+    assert_eq!(client.peer_certificate_chain(), vec![cert]);
+    assert_eq!(server.verification_errors(), None);
+    assert!(server.peer_certificate_chain().is_empty());
+    // native-tls does not tell.
+    assert_eq!(client.protocol_version(), None);
+    assert_eq!(client.cipher(), None);
+    assert_eq!(server.server_name(), None);
+    exchange_data(&mut client, &mut server);
+}
+
+#[test]
+fn handshake_completes_with_one_byte_chunks() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let (mut client, mut server) =
+        pair(&pki.client_config(), &server_config(&cert, &key), "localhost");
+
+    for _ in 0..MAX_ROUNDS * 1000 {
+        let a = trickle(&mut client, &mut server).unwrap();
+        let b = trickle(&mut server, &mut client).unwrap();
+        if a == 0 && b == 0 && !client.is_handshaking() && !server.is_handshaking() {
+            break;
+        }
+    }
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+    exchange_data(&mut client, &mut server);
+}
+
+#[test]
+fn a_mebibyte_crosses_each_way_in_bounded_steps() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let (mut client, mut server) =
+        pair(&pki.client_config(), &server_config(&cert, &key), "localhost");
+    handshake(&mut client, &mut server).unwrap();
+
+    let data: Vec<u8> = (0..1024 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
+    assert_eq!(stream(&mut client, &mut server, &data), data);
+    assert_eq!(stream(&mut server, &mut client, &data), data);
+}
+
+#[test]
+fn close_notify_reads_as_end_of_stream() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let (mut client, mut server) =
+        pair(&pki.client_config(), &server_config(&cert, &key), "localhost");
+    handshake(&mut client, &mut server).unwrap();
+
+    let mut buf = [0u8; 16];
+    assert_eq!(server.read_plaintext(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    client.send_close_notify();
+    assert!(client.wants_write());
+    transfer(&mut client, &mut server).unwrap();
+    assert_eq!(server.read_plaintext(&mut buf).unwrap(), 0);
+    assert!(server.process_new_packets().unwrap().peer_has_closed);
+    assert!(!server.wants_read());
+}
+
+#[test]
+fn transport_end_without_close_notify_is_unexpected_eof() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let (mut client, mut server) =
+        pair(&pki.client_config(), &server_config(&cert, &key), "localhost");
+    handshake(&mut client, &mut server).unwrap();
+
+    server.write_plaintext(b"cut").unwrap();
+    transfer(&mut server, &mut client).unwrap();
+    assert_eq!(client.read_tls(&mut io::empty()).unwrap(), 0); // the transport ends
+    let status = client.process_new_packets().unwrap();
+    assert!(!status.peer_has_closed);
+
+    let mut buf = [0u8; 16];
+    assert_eq!(client.read_plaintext(&mut buf).unwrap(), 3);
+    let err = client.read_plaintext(&mut buf).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+}
+
+#[test]
+fn transport_end_during_the_handshake_is_an_error() {
+    let pki = Pki::new();
+    let context = NativeContext::new(&pki.client_config(), Role::Client).unwrap();
+    let mut client = context.session(Some("localhost")).unwrap();
+    assert_eq!(client.read_tls(&mut io::empty()).unwrap(), 0);
+    let err = client.process_new_packets().unwrap_err();
+    assert_eq!(err.kind, TlsErrorKind::UnexpectedEof, "{err}");
+    // Sticky.
+    assert_eq!(client.process_new_packets().unwrap_err(), err);
+}
+
+#[test]
+fn client_limited_to_tls13_fails_against_a_native_server() {
+    // A native server negotiates TLS 1.2 at most (native-tls's OpenSSL server preset).
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let mut client_config = pki.client_config();
+    client_config.protocol = SslProtocol::TlsV1_3;
+    let (mut client, mut server) = pair(&client_config, &server_config(&cert, &key), "localhost");
+
+    let (side, err) = handshake(&mut client, &mut server).unwrap_err();
+    assert_eq!(side, Side::Server, "{err}");
+    if OPENSSL {
+        assert_eq!(err.kind, TlsErrorKind::NoCommonParameters, "{err}");
+        // The server's alert reaches the client.
+        let err = transfer(&mut server, &mut client).unwrap_err();
+        assert_eq!(err.kind, TlsErrorKind::AlertReceived, "{err}");
+    }
+}
+
+#[test]
+fn garbage_from_the_peer_is_an_invalid_message() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let context = NativeContext::new(&server_config(&cert, &key), Role::Server).unwrap();
+    let mut server = context.session(None).unwrap();
+
+    let mut garbage: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    server.read_tls(&mut garbage).unwrap();
+    let err = server.process_new_packets().unwrap_err();
+    if OPENSSL {
+        assert_eq!(err.kind, TlsErrorKind::InvalidMessage, "{err}");
+    }
+    assert!(!server.wants_read());
+}
+
+#[test]
+fn garbage_instead_of_a_server_hello_fails_the_client() {
+    let pki = Pki::new();
+    let context = NativeContext::new(&pki.client_config(), Role::Client).unwrap();
+    let mut client = context.session(Some("localhost")).unwrap();
+    client.write_tls(&mut io::sink()).unwrap();
+
+    let mut garbage: &[u8] = &[0x47; 4096];
+    client.read_tls(&mut garbage).unwrap();
+    let err = client.process_new_packets().unwrap_err();
+    if OPENSSL {
+        assert_eq!(err.kind, TlsErrorKind::InvalidMessage, "{err}");
+    }
+    assert_eq!(client.verification_errors(), None, "no certificate was seen");
+}
+
+#[test]
+fn alpn_protocol_is_negotiated() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let mut client_config = pki.client_config();
+    client_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let mut server_config = server_config(&cert, &key);
+    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let (mut client, mut server) = pair(&client_config, &server_config, "localhost");
+
+    handshake(&mut client, &mut server).unwrap();
+
+    assert_eq!(client.alpn_protocol().as_deref(), Some(&b"http/1.1"[..]));
+    assert_eq!(server.alpn_protocol().as_deref(), Some(&b"http/1.1"[..]));
+}
+
+#[test]
+fn no_common_alpn_protocol_means_none_not_a_failure() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let mut client_config = pki.client_config();
+    client_config.alpn_protocols = vec![b"h2".to_vec()];
+    let mut server_config = server_config(&cert, &key);
+    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let (mut client, mut server) = pair(&client_config, &server_config, "localhost");
+
+    handshake(&mut client, &mut server).unwrap();
+
+    assert_eq!(client.alpn_protocol(), None);
+    assert_eq!(server.alpn_protocol(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification: strict on a client in VerifyPeer, off otherwise
+
+#[test]
+fn strict_client_rejects_an_expired_certificate_with_a_typed_error() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |p| {
+        p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    });
+    let (mut client, mut server) =
+        pair(&pki.client_config(), &server_config(&cert, &key), "localhost");
+
+    let (side, err) = handshake(&mut client, &mut server).unwrap_err();
+
+    assert_eq!(side, Side::Client, "{err}");
+    assert_rejected(&client, &err);
+    // The engine's alert still leaves, and the server learns why.
+    assert!(client.wants_write());
+    let err = transfer(&mut client, &mut server).unwrap_err();
+    if OPENSSL {
+        assert_eq!(err.kind, TlsErrorKind::AlertReceived, "{err}");
+    }
+}
+
+#[test]
+fn strict_client_rejects_an_unknown_issuer_a_self_signed_leaf_and_a_wrong_name() {
+    let pki = Pki::new();
+    let stranger = Pki::named("stranger CA");
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let (stranger_cert, stranger_key) = stranger.leaf("localhost", |_| {});
+    let (self_cert, self_key) = self_signed("localhost");
+    let cases = [
+        ("unknown issuer", server_config(&stranger_cert, &stranger_key), "localhost"),
+        ("self-signed", server_config(&self_cert, &self_key), "localhost"),
+        ("wrong name", server_config(&cert, &key), "example.com"),
+    ];
+    for (name, server_config, peer_name) in cases {
+        let (mut client, mut server) = pair(&pki.client_config(), &server_config, peer_name);
+        let (side, err) = handshake(&mut client, &mut server).unwrap_err();
+        assert_eq!(side, Side::Client, "{name}: {err}");
+        assert_rejected(&client, &err);
+        assert!(client.peer_certificate_chain().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn ip_address_peer_name_is_checked_against_ip_sans() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("127.0.0.1", |_| {});
+    let server_config = server_config(&cert, &key);
+
+    let (mut client, mut server) = pair(&pki.client_config(), &server_config, "127.0.0.1");
+    handshake(&mut client, &mut server).unwrap();
+    assert_eq!(client.verification_errors(), Some(&[][..]));
+
+    let (mut client, mut server) = pair(&pki.client_config(), &server_config, "127.0.0.2");
+    let (_, err) = handshake(&mut client, &mut server).unwrap_err();
+    assert_rejected(&client, &err);
+}
+
+#[test]
+fn verify_none_accepts_anything_without_errors() {
+    let pki = Pki::new();
+    let (cert, key) = self_signed("localhost");
+    let mut client_config = pki.client_config();
+    client_config.peer_verify_mode = PeerVerifyMode::VerifyNone;
+    let (mut client, mut server) =
+        pair(&client_config, &server_config(&cert, &key), "wrong.example");
+
+    handshake(&mut client, &mut server).unwrap();
+
+    assert_eq!(client.verification_errors(), None);
+    assert_eq!(client.peer_certificate_chain(), vec![cert]);
+    exchange_data(&mut client, &mut server);
+}
+
+#[test]
+fn query_peer_client_accepts_anything_and_records_nothing() {
+    let pki = Pki::new();
+    let (cert, key) = self_signed("localhost");
+    let mut client_config = pki.client_config();
+    client_config.peer_verify_mode = PeerVerifyMode::QueryPeer;
+    let (mut client, mut server) =
+        pair(&client_config, &server_config(&cert, &key), "wrong.example");
+
+    handshake(&mut client, &mut server).unwrap();
+
+    // native-tls can only verify by failing: under QueryPeer it does not verify at all.
+    assert_eq!(client.verification_errors(), None);
+    exchange_data(&mut client, &mut server);
+}
+
+#[test]
+fn client_with_a_certificate_connects_to_a_server_that_does_not_ask() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let (client_cert, client_key) = pki.leaf("client", |_| {});
+    let mut client_config = pki.client_config();
+    client_config.local_certificate_chain = vec![client_cert];
+    client_config.private_key = Some(client_key);
+    let mut server_config = server_config(&cert, &key);
+    server_config.ca_certificates = vec![pki.ca.clone()]; // AutoVerifyPeer: accepted, unused
+    let (mut client, mut server) = pair(&client_config, &server_config, "localhost");
+
+    handshake(&mut client, &mut server).unwrap();
+
+    assert!(server.peer_certificate_chain().is_empty());
+    assert_eq!(server.verification_errors(), None);
+}
+
+#[test]
+fn pkcs1_rsa_keys_are_accepted() {
+    let pki = Pki::new();
+    let rsa = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let (cert, _) = pki.leaf_with_key("localhost", &rsa);
+    let pkcs8 = rsa.serialize_der();
+    let info = pkcs8::PrivateKeyInfo::try_from(pkcs8.as_slice()).unwrap();
+    let key = SslKey::private_key_from_der(info.private_key, KeyFormat::Pkcs1).unwrap();
+    let (mut client, mut server) =
+        pair(&pki.client_config(), &server_config(&cert, &key), "localhost");
+
+    handshake(&mut client, &mut server).unwrap();
+    exchange_data(&mut client, &mut server);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration: what native-tls cannot do is refused before any byte
+
+#[test]
+fn cipher_selection_is_unsupported() {
+    let cipher = SslCipher::from_iana_name("TLS_AES_128_GCM_SHA256").unwrap();
+    let config = SslConfiguration { ciphers: vec![cipher], ..SslConfiguration::default() };
+    let err = NativeBackend.new_context(&config, Role::Client).unwrap_err();
+    assert_eq!(err, unsupported(Feature::CipherSelection));
+}
+
+#[test]
+fn a_server_requesting_client_certificates_is_unsupported() {
+    let (cert, key) = self_signed("localhost");
+    for mode in [PeerVerifyMode::QueryPeer, PeerVerifyMode::VerifyPeer] {
+        let config = SslConfiguration { peer_verify_mode: mode, ..server_config(&cert, &key) };
+        let err = NativeBackend.new_context(&config, Role::Server).unwrap_err();
+        assert_eq!(err, unsupported(Feature::ServerRequestsClientCertificate), "{mode:?}");
+    }
+    // AutoVerifyPeer requests nothing here, as documented; VerifyNone is what it says.
+    for mode in [PeerVerifyMode::AutoVerifyPeer, PeerVerifyMode::VerifyNone] {
+        let config = SslConfiguration { peer_verify_mode: mode, ..server_config(&cert, &key) };
+        NativeBackend.new_context(&config, Role::Server).unwrap();
+    }
+}
+
+#[test]
+fn peer_verify_depth_is_unsupported_on_a_verifying_client() {
+    let config = SslConfiguration { peer_verify_depth: 3, ..SslConfiguration::default() };
+    let err = NativeBackend.new_context(&config, Role::Client).unwrap_err();
+    assert_eq!(err, unsupported(Feature::PeerVerifyDepth));
+}
+
+#[test]
+fn tls13_only_is_unsupported_on_a_server() {
+    let (cert, key) = self_signed("localhost");
+    for protocol in [SslProtocol::TlsV1_3, SslProtocol::TlsV1_3OrLater] {
+        let config = SslConfiguration { protocol, ..server_config(&cert, &key) };
+        let err = NativeBackend.new_context(&config, Role::Server).unwrap_err();
+        assert_eq!(err, ConfigError::UnsupportedProtocol { backend: "native", protocol });
+    }
+}
+
+#[test]
+fn unknown_protocol_is_unsupported() {
+    let protocol = SslProtocol::UnknownProtocol;
+    let config = SslConfiguration { protocol, ..SslConfiguration::default() };
+    let err = NativeBackend.new_context(&config, Role::Client).unwrap_err();
+    assert_eq!(err, ConfigError::UnsupportedProtocol { backend: "native", protocol });
+}
+
+#[test]
+fn server_without_key_is_missing_identity() {
+    let err = NativeBackend.new_context(&SslConfiguration::default(), Role::Server).unwrap_err();
+    assert_eq!(err, ConfigError::MissingIdentity);
+
+    let (cert, _) = self_signed("localhost");
+    let config = SslConfiguration { local_certificate_chain: vec![cert], ..Default::default() };
+    for role in [Role::Server, Role::Client] {
+        let err = NativeBackend.new_context(&config, role).unwrap_err();
+        assert_eq!(err, ConfigError::MissingIdentity, "{role:?}");
+    }
+}
+
+#[test]
+fn key_of_another_certificate_is_key_mismatch() {
+    let (cert, _) = self_signed("localhost");
+    let (_, other_key) = self_signed("localhost");
+    let config = server_config(&cert, &other_key);
+    for role in [Role::Server, Role::Client] {
+        let err = NativeBackend.new_context(&config, role).unwrap_err();
+        if OPENSSL {
+            assert_eq!(err, ConfigError::KeyMismatch, "{role:?}");
+        }
+    }
+}
+
+#[test]
+fn sec1_keys_are_refused_with_a_key_error() {
+    let (cert, key) = self_signed("localhost");
+    let info = pkcs8::PrivateKeyInfo::try_from(key.to_der()).unwrap();
+    let sec1 = SslKey::private_key_from_der(info.private_key, KeyFormat::Sec1).unwrap();
+    let err = NativeBackend.new_context(&server_config(&cert, &sec1), Role::Server).unwrap_err();
+    assert!(matches!(err, ConfigError::Certificate(_)), "{err:?}");
+}
+
+#[test]
+fn client_needs_a_valid_peer_name() {
+    let context = NativeBackend.new_context(&SslConfiguration::default(), Role::Client).unwrap();
+    for name in [None, Some(""), Some("not a host name")] {
+        let err = context.new_session(name).unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidPeerName(_)), "{name:?}: {err:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capabilities
+
+#[test]
+fn capabilities_describe_native_tls() {
+    let backend = NativeBackend::new();
+    assert_eq!(backend.name(), "native");
+    assert_eq!(NativeBackend::NAME, "native");
+    assert_eq!(backend.availability(), Ok(()));
+    let version = backend.library_version_string();
+    assert!(version.starts_with("native-tls 0.2."), "{version}");
+    let build = backend.library_build_version_string();
+    assert!(build.starts_with("native-tls 0.2."), "{build}");
+    if OPENSSL {
+        assert!(version.contains("(OpenSSL "), "{version}");
+        assert!(build.contains("built against OpenSSL "), "{build}");
+        assert!(backend.library_version_number() >= 0x1000_0000);
+    }
+
+    let protocols = backend.supported_protocols();
+    for p in [SslProtocol::TlsV1_2, SslProtocol::SecureProtocols, SslProtocol::AnyProtocol] {
+        assert!(protocols.contains(&p), "{p}");
+    }
+    assert!(!protocols.contains(&SslProtocol::UnknownProtocol));
+    if OPENSSL {
+        assert!(protocols.contains(&SslProtocol::TlsV1_3), "clients can");
+    }
+    assert!(backend.supported_ciphers().is_empty());
+
+    let features: Vec<Feature> = backend.features().iter().collect();
+    let mut expected = vec![
+        Feature::CertificateVerification,
+        Feature::ClientSideAlpn,
+        Feature::ServerSideAlpn,
+        Feature::ClientCertificates,
+    ];
+    if !OPENSSL && cfg!(target_vendor = "apple") {
+        expected.retain(|f| *f != Feature::ServerSideAlpn);
+    }
+    assert_eq!(features, expected);
+}
+
+#[test]
+fn every_supported_protocol_builds_a_client_context_and_a_server_one_up_to_tls12() {
+    let (cert, key) = self_signed("localhost");
+    for protocol in NativeBackend.supported_protocols() {
+        let config = SslConfiguration { protocol, ..server_config(&cert, &key) };
+        NativeBackend.new_context(&config, Role::Client).unwrap();
+        let server = NativeBackend.new_context(&config, Role::Server);
+        let tls13_only = matches!(protocol, SslProtocol::TlsV1_3 | SslProtocol::TlsV1_3OrLater);
+        assert_eq!(server.is_ok(), !tls13_only, "{protocol}");
+    }
+}
+
+#[test]
+fn types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<NativeBackend>();
+    send_sync::<NativeContext>();
+    send::<NativeSession>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// A strict client's rejection: a typed handshake error, and one unspecified verification
+/// error (where the platform library's codes let the backend tell).
+fn assert_rejected(client: &NativeSession, err: &TlsError) {
+    if OPENSSL {
+        assert_eq!(err.kind, TlsErrorKind::PeerCertificate, "{err}");
+        assert_eq!(
+            client.verification_errors(),
+            Some(&[SslError::new(SslErrorKind::UnspecifiedError, None)][..])
+        );
+    }
+    assert!(!client.wants_read());
+}
+
+fn unsupported(feature: Feature) -> ConfigError {
+    ConfigError::Unsupported { backend: "native", feature }
+}
+
+/// A test certificate authority.
+struct Pki {
+    ca: SslCertificate,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        Pki::named("sslsocket test CA")
+    }
+
+    fn named(name: &str) -> Pki {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let cert = params.self_signed(&key).unwrap();
+        Pki { ca: SslCertificate::from_der(cert.der()).unwrap(), issuer: Issuer::new(params, key) }
+    }
+
+    /// A certificate for `name` signed by this CA, after `tweak` has adjusted its parameters.
+    fn leaf(
+        &self,
+        name: &str,
+        tweak: impl FnOnce(&mut CertificateParams),
+    ) -> (SslCertificate, SslKey) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        tweak(&mut params);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (SslCertificate::from_der(cert.der()).unwrap(), ssl_key(&key))
+    }
+
+    /// A certificate for `name` and `key`, signed by this CA.
+    fn leaf_with_key(&self, name: &str, key: &KeyPair) -> (SslCertificate, SslKey) {
+        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.signed_by(key, &self.issuer).unwrap();
+        (SslCertificate::from_der(cert.der()).unwrap(), ssl_key(key))
+    }
+
+    /// A client configuration trusting this CA only.
+    fn client_config(&self) -> SslConfiguration {
+        SslConfiguration {
+            ca_certificates: vec![self.ca.clone()],
+            system_ca_certificates: false,
+            ..SslConfiguration::default()
+        }
+    }
+}
+
+fn self_signed(name: &str) -> (SslCertificate, SslKey) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    let cert = params.self_signed(&key).unwrap();
+    (SslCertificate::from_der(cert.der()).unwrap(), ssl_key(&key))
+}
+
+fn ssl_key(key: &KeyPair) -> SslKey {
+    SslKey::private_key_from_der(key.serialize_der().as_slice(), KeyFormat::Pkcs8).unwrap()
+}
+
+fn server_config(cert: &SslCertificate, key: &SslKey) -> SslConfiguration {
+    SslConfiguration {
+        local_certificate_chain: vec![cert.clone()],
+        private_key: Some(key.clone()),
+        system_ca_certificates: false,
+        ..SslConfiguration::default()
+    }
+}
+
+/// A client and a server session, each from its own fresh context.
+fn pair(
+    client: &SslConfiguration,
+    server: &SslConfiguration,
+    peer_name: &str,
+) -> (NativeSession, NativeSession) {
+    let client = NativeContext::new(client, Role::Client).unwrap().session(Some(peer_name));
+    let server = NativeContext::new(server, Role::Server).unwrap().session(None);
+    (client.unwrap(), server.unwrap())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Client,
+    Server,
+}
+
+/// Moves ciphertext both ways until neither side has anything to say and neither is still
+/// handshaking. Panics after `MAX_ROUNDS` rounds.
+fn handshake(
+    client: &mut dyn SslSession,
+    server: &mut dyn SslSession,
+) -> Result<(), (Side, TlsError)> {
+    for _ in 0..MAX_ROUNDS {
+        let to_server = transfer(client, server).map_err(|e| (Side::Server, e))?;
+        let to_client = transfer(server, client).map_err(|e| (Side::Client, e))?;
+        if to_server == 0 && to_client == 0 && !client.is_handshaking() && !server.is_handshaking()
+        {
+            return Ok(());
+        }
+    }
+    panic!("handshake did not finish in {MAX_ROUNDS} rounds");
+}
+
+/// Moves every pending ciphertext byte of `from` into `to` and lets `to` process it.
+/// Returns how many bytes moved; `to`'s error if processing fails.
+fn transfer(from: &mut dyn SslSession, to: &mut dyn SslSession) -> Result<usize, TlsError> {
+    let mut wire = Vec::new();
+    while from.wants_write() {
+        from.write_tls(&mut wire).unwrap();
+    }
+    let mut input = wire.as_slice();
+    while !input.is_empty() {
+        to.read_tls(&mut input).unwrap();
+        to.process_new_packets()?;
+    }
+    Ok(wire.len())
+}
+
+/// As [`transfer`], one byte per `read_tls`.
+fn trickle(from: &mut dyn SslSession, to: &mut dyn SslSession) -> Result<usize, TlsError> {
+    let mut wire = Vec::new();
+    while from.wants_write() {
+        from.write_tls(&mut wire).unwrap();
+    }
+    for byte in &wire {
+        to.read_tls(&mut std::slice::from_ref(byte)).unwrap();
+        to.process_new_packets()?;
+    }
+    Ok(wire.len())
+}
+
+/// Sends `data` from `from` to `to` through bounded buffers, reading as it goes; returns
+/// what arrived.
+fn stream(from: &mut dyn SslSession, to: &mut dyn SslSession, data: &[u8]) -> Vec<u8> {
+    let mut sent = 0;
+    let mut got = Vec::with_capacity(data.len());
+    let mut buf = vec![0u8; 8192];
+    for _ in 0..data.len() {
+        if sent < data.len() {
+            sent += from.write_plaintext(&data[sent..]).unwrap();
+        }
+        transfer(from, to).unwrap();
+        loop {
+            match to.read_plaintext(&mut buf) {
+                Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                Ok(_) => panic!("unexpected end of stream"),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        if got.len() == data.len() {
+            return got;
+        }
+    }
+    panic!("stalled after {} of {} bytes", got.len(), data.len());
+}
+
+/// Sends a message each way and checks it arrives intact.
+fn exchange_data(client: &mut dyn SslSession, server: &mut dyn SslSession) {
+    send(client, server, b"hello from the client");
+    send(server, client, b"hello from the server");
+}
+
+fn send(from: &mut dyn SslSession, to: &mut dyn SslSession, message: &[u8]) {
+    assert_eq!(from.write_plaintext(message).unwrap(), message.len());
+    transfer(from, to).unwrap();
+    let mut buf = vec![0u8; message.len() + 16];
+    let n = to.read_plaintext(&mut buf).unwrap();
+    assert_eq!(&buf[..n], message);
+    // Let any answer the engine queued travel back.
+    transfer(to, from).unwrap();
+}

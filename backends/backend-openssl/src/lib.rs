@@ -1,0 +1,86 @@
+//! # backend-openssl
+//!
+//! The OpenSSL backend of sslsocket: a thin translator between [`ssl_api`]'s contracts and the
+//! system's libssl, through the safe API of the `openssl` crate.
+//!
+//! ## Overview
+//!
+//! - [`OpensslBackend`] implements [`ssl_api::SslBackend`]: name `"openssl"`, the run-time and
+//!   build-time library versions, TLS 1.0 to 1.3, the suites libssl knows, and the features
+//!   below.
+//! - [`OpensslBackend::new_context`](ssl_api::SslBackend::new_context) turns an
+//!   [`ssl_api::SslConfiguration`] into one OpenSSL `SSL_CTX`, held by an [`OpensslContext`]
+//!   and shared by every session made from it.
+//! - [`OpensslSession`] implements [`ssl_api::SslSession`] over an `SslStream` whose transport
+//!   is an in-memory pipe: OpenSSL reads ciphertext the caller put in and writes ciphertext the
+//!   caller takes out, and answers "want read" (`WouldBlock`) when it needs more.
+//! - [`OpensslContext::new`] and [`OpensslContext::session`] give the same objects with their
+//!   concrete types, for code (tests, benchmarks) that wants OpenSSL-specific facts such as
+//!   [`OpensslSession::is_resumed`].
+//!
+//! ## Data flow
+//!
+//! ```text
+//! transport ─► read_tls ─► pipe ─► process_new_packets (SSL_do_handshake / SSL_read)
+//!                                      └─► plaintext buffer ─► read_plaintext ─► application
+//! application ─► write_plaintext (SSL_write) ─► pipe ─► write_tls ─► transport
+//! ```
+//!
+//! Ciphertext is copied once on the way in (the caller's reader fills the pipe) and once on
+//! the way out (the pipe drains into the caller's writer); libssl copies into and out of the
+//! pipe as with any BIO.
+//!
+//! ## Verification
+//!
+//! libssl checks handshake signatures and fails the handshake when they are wrong. Trust (path
+//! validation against `ca_certificates` only, the name on a client, the purpose, the depth)
+//! never fails the handshake: a per-session verify callback records every error OpenSSL
+//! reports, each with the certificate it concerns, and lets the handshake continue; the
+//! session reports them through
+//! [`verification_errors`](ssl_api::SslSession::verification_errors) and the socket decides.
+//! OpenSSL reports more than one error per chain where there is more than one (an expired
+//! leaf from an unknown CA is both), and names them as Qt does.
+//!
+//! ## Resumption
+//!
+//! Servers cache sessions and issue tickets, so clients that offer a session (any engine's)
+//! resume. OpenSSL keeps a session resumable only if the connection that made it ended with
+//! close_notify: a connection dropped without one loses its session. Client sessions never
+//! resume: handing a saved session to a new connection (`SslRef::set_session`) is `unsafe`
+//! in the `openssl` crate, and this crate has no `unsafe` code; `SessionTicket` is therefore
+//! not claimed.
+//!
+//! ## Features
+//!
+//! Certificate verification with detailed, recoverable errors, `peer_verify_depth`, ALPN
+//! (client and server), client certificates (presented, and requested by servers), the peer's
+//! chain, the negotiated cipher and protocol, the client's SNI name on a server, and cipher
+//! selection. Not supported: OCSP, PSK, alert
+//! reporting, client-side resumption and key logging.
+//!
+//! ## Example
+//!
+//! ```
+//! use ssl_api::{Role, SslBackend, SslConfiguration, SslProtocol};
+//! use backend_openssl::OpensslBackend;
+//!
+//! let backend = OpensslBackend::new();
+//! assert_eq!(backend.name(), "openssl");
+//! assert!(backend.supported_protocols().contains(&SslProtocol::TlsV1_3));
+//!
+//! let context = backend.new_context(&SslConfiguration::default(), Role::Client)?;
+//! let session = context.new_session(Some("example.com"))?;
+//! assert!(session.is_handshaking());
+//! assert!(session.wants_write()); // the ClientHello
+//! # Ok::<(), ssl_api::ConfigError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod backend;
+mod error;
+mod pipe;
+mod session;
+mod verify;
+
+pub use backend::{OpensslBackend, OpensslContext, NAME};
+pub use session::OpensslSession;
