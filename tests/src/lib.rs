@@ -52,3 +52,24 @@ pub fn start(pair: &mut Pair) {
     pair.client.start_client_encryption(now);
     pair.server.start_server_encryption(now);
 }
+
+/// Whether `backend` reports certificate errors for the socket to decide
+/// (`Feature::RecoverableVerifyErrors`). A backend without it rejects inside the engine: the
+/// socket reports `Rejected([UnspecifiedError])` and nothing can be ignored.
+#[must_use]
+pub fn recoverable(backend: &Arc<dyn SslBackend>) -> bool {
+    backend.features().contains(sslsocket::Feature::RecoverableVerifyErrors)
+}
+
+/// The error kinds `backend` can report for a problem whose precise kinds are `kinds`.
+#[must_use]
+pub fn expected_kinds(
+    backend: &Arc<dyn SslBackend>,
+    kinds: &[sslsocket::SslErrorKind],
+) -> Vec<sslsocket::SslErrorKind> {
+    if recoverable(backend) {
+        kinds.to_vec()
+    } else {
+        vec![sslsocket::SslErrorKind::UnspecifiedError]
+    }
+}

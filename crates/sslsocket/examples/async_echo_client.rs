@@ -14,7 +14,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = args.get(1).map_or(Ok(8443), |p| p.parse())?;
     let mut socket = AsyncSslSocket::new();
     if let Some(ca) = args.get(2) {
-        socket.add_ca_certificates(SslCertificate::from_path(ca, EncodingFormat::Pem, PatternSyntax::FixedString)?);
+        socket.add_ca_certificates(SslCertificate::from_path(
+            ca,
+            EncodingFormat::Pem,
+            PatternSyntax::FixedString,
+        )?);
     }
     socket.connect_to_host_encrypted(&host, port).await?;
     println!("{} {:?}", socket.session_protocol(), socket.session_cipher().map(|c| c.name));

@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use sslsocket::{AsyncAccepted, AsyncSslServer, KeyFormat, SslCertificate, SslConfiguration, SslKey};
+use sslsocket::{
+    AsyncAccepted, AsyncSslServer, KeyFormat, SslCertificate, SslConfiguration, SslKey,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -48,7 +50,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     println!("{peer:?}: echoed {copied:?} bytes");
                 });
             }
-            AsyncAccepted::Failed(failure) => println!("{}: handshake failed: {:?}", failure.peer, failure.error),
+            AsyncAccepted::Failed(failure) => {
+                println!("{}: handshake failed: {:?}", failure.peer, failure.error)
+            }
         }
     }
 }
