@@ -32,6 +32,11 @@ pub trait Client: Send {
     /// # Errors
     /// The socket's error.
     fn flush(&mut self) -> io::Result<()>;
+    /// Continues a handshake (after a pause on `SslErrors`: ignore, `resume()`, then this).
+    ///
+    /// # Errors
+    /// The socket's error.
+    fn wait_encrypted(&mut self) -> Result<(), Error>;
     /// Reads some bytes (`Ok(0)` at a clean end).
     ///
     /// # Errors
@@ -200,6 +205,9 @@ impl Client for sslsocket::SslSocket {
         self.connect_to_host_encrypted(host, port);
         self.wait_for_encrypted(TIMEOUT)
     }
+    fn wait_encrypted(&mut self) -> Result<(), Error> {
+        self.wait_for_encrypted(TIMEOUT)
+    }
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         io::Write::write_all(self, data)
     }
@@ -264,6 +272,14 @@ mod tokio_impl {
                 tokio::time::timeout(TIMEOUT, socket.connect_to_host_encrypted(host, port))
                     .await
                     .unwrap_or_else(|_| Err(timed_out("connect")))
+            })
+        }
+        fn wait_encrypted(&mut self) -> Result<(), Error> {
+            let socket = &mut self.socket;
+            self.rt.block_on(async {
+                tokio::time::timeout(TIMEOUT, socket.wait_for_encrypted())
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out("wait_for_encrypted")))
             })
         }
         fn write_all(&mut self, data: &[u8]) -> io::Result<()> {

@@ -156,8 +156,21 @@ impl Authority {
     /// A sub-CA issued by this one, with an optional path length constraint.
     #[must_use]
     pub fn intermediate(&self, name: &str, path_len: Option<u8>) -> Authority {
+        self.issuer_below(name, path_len, true)
+    }
+
+    /// An issuer below this one whose certificate says CA:FALSE (not allowed to issue).
+    #[must_use]
+    pub fn non_ca_issuer(&self, name: &str) -> Authority {
+        self.issuer_below(name, None, false)
+    }
+
+    fn issuer_below(&self, name: &str, path_len: Option<u8>, is_ca: bool) -> Authority {
         let key = key();
-        let params = ca_params(name, path_len);
+        let mut params = ca_params(name, path_len);
+        if !is_ca {
+            params.is_ca = IsCa::ExplicitNoCa;
+        }
         let cert = params.signed_by(&key, &self.issuer).expect("intermediate");
         let mut above = Vec::new();
         if !self.chain_above.is_empty() || self.is_intermediate() {
@@ -173,6 +186,12 @@ impl Authority {
 
     fn is_intermediate(&self) -> bool {
         !self.certificate.is_self_signed()
+    }
+
+    /// A leaf for `names` with every default (valid, serverAuth + clientAuth).
+    #[must_use]
+    pub fn leaf(&self, names: &[&str]) -> Identity {
+        self.issue(&LeafSpec::new(names))
     }
 
     /// A leaf issued by this CA. Its chain holds the leaf and every intermediate up to (not

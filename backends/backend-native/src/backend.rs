@@ -33,10 +33,14 @@ const NATIVE_TLS_VERSION: &str = env!("BACKEND_NATIVE_TLS_VERSION");
 /// macOS/iOS" (native-tls docs).
 const CLIENT_TLS13: bool = !cfg!(target_vendor = "apple");
 
-/// Whether a server selects ALPN protocols: native-tls's `alpn-accept` feature
-/// (`TlsAcceptorBuilder::accept_alpn`) is carried out by its OpenSSL and SChannel
-/// implementations; its Security.framework implementation ignores it.
-const SERVER_ALPN: bool = !cfg!(target_vendor = "apple");
+/// Whether this backend offers server-side ALPN: no. native-tls's `alpn-accept`
+/// (`TlsAcceptorBuilder::accept_alpn`) selects a protocol when client and server share one,
+/// but when they share none its OpenSSL implementation continues without ALPN (`NOACK`),
+/// where RFC 7301 §3.2 and every other backend end the handshake with a
+/// `no_application_protocol` alert (and Security.framework ignores the setting altogether).
+/// sslsocket promises one behaviour, so a native server configured with ALPN protocols is
+/// refused (`Unsupported(ServerSideAlpn)`) rather than behaving differently.
+const SERVER_ALPN: bool = false;
 
 /// The native-tls backend: whatever TLS library the platform has, through native-tls 0.2
 /// (OpenSSL on Linux and the BSDs, Security.framework on Apple platforms, SChannel on Windows).
@@ -210,6 +214,8 @@ impl NativeContext {
                 let mut builder = TlsAcceptor::builder(identity);
                 builder.min_protocol_version(Some(min)).max_protocol_version(Some(max));
                 if !alpn.is_empty() {
+                    // See SERVER_ALPN: never reached while it is false; kept so the one line
+                    // that would enable it is obvious.
                     if !SERVER_ALPN {
                         return Err(unsupported(Feature::ServerSideAlpn));
                     }

@@ -178,35 +178,33 @@ fn garbage_instead_of_a_server_hello_fails_the_client() {
 }
 
 #[test]
-fn alpn_protocol_is_negotiated() {
+fn a_client_offering_alpn_to_a_server_without_it_negotiates_nothing() {
     let pki = Pki::new();
     let (cert, key) = pki.leaf("localhost", |_| {});
     let mut client_config = pki.client_config();
     client_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let mut server_config = server_config(&cert, &key);
-    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let (mut client, mut server) = pair(&client_config, &server_config, "localhost");
-
-    handshake(&mut client, &mut server).unwrap();
-
-    assert_eq!(client.alpn_protocol().as_deref(), Some(&b"http/1.1"[..]));
-    assert_eq!(server.alpn_protocol().as_deref(), Some(&b"http/1.1"[..]));
-}
-
-#[test]
-fn no_common_alpn_protocol_means_none_not_a_failure() {
-    let pki = Pki::new();
-    let (cert, key) = pki.leaf("localhost", |_| {});
-    let mut client_config = pki.client_config();
-    client_config.alpn_protocols = vec![b"h2".to_vec()];
-    let mut server_config = server_config(&cert, &key);
-    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let server_config = server_config(&cert, &key);
     let (mut client, mut server) = pair(&client_config, &server_config, "localhost");
 
     handshake(&mut client, &mut server).unwrap();
 
     assert_eq!(client.alpn_protocol(), None);
     assert_eq!(server.alpn_protocol(), None);
+}
+
+#[test]
+fn a_server_with_alpn_protocols_is_refused() {
+    // native-tls would continue without ALPN when nothing overlaps (RFC 7301 wants an alert,
+    // which every other backend sends): refused rather than different.
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let mut server_config = server_config(&cert, &key);
+    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let err = NativeBackend.new_context(&server_config, Role::Server).unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::Unsupported { backend: "native", feature: Feature::ServerSideAlpn }
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,15 +458,11 @@ fn capabilities_describe_native_tls() {
     assert!(backend.supported_ciphers().is_empty());
 
     let features: Vec<Feature> = backend.features().iter().collect();
-    let mut expected = vec![
+    let expected = vec![
         Feature::CertificateVerification,
         Feature::ClientSideAlpn,
-        Feature::ServerSideAlpn,
         Feature::ClientCertificates,
     ];
-    if !OPENSSL && cfg!(target_vendor = "apple") {
-        expected.retain(|f| *f != Feature::ServerSideAlpn);
-    }
     assert_eq!(features, expected);
 }
 

@@ -1,0 +1,84 @@
+//! `cargo run -p conformance -- [--backend NAME]... [--format table|markdown|json]`: runs the
+//! whole suite and prints scenario × backend. Exits 1 on any failure.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use conformance::{driver, matrix};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Markdown,
+    Json,
+}
+
+/// Runs sslsocket's conformance scenarios on every compiled backend and driver.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Only these backends (repeatable); default: every usable compiled-in one.
+    #[arg(long = "backend")]
+    backends: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Only scenarios whose name contains this text.
+    #[arg(long, default_value = "")]
+    scenario: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut backends = Vec::new();
+    for info in sslsocket::available_backends() {
+        if !args.backends.is_empty() && !args.backends.iter().any(|b| *b == info.name) {
+            continue;
+        }
+        match (&info.unusable_reason, sslsocket::registry::backend(info.name)) {
+            (None, Ok(b)) => backends.push(b),
+            (reason, _) => eprintln!(
+                "skipping {}: unusable: {}",
+                info.name,
+                reason.clone().unwrap_or_default()
+            ),
+        }
+    }
+    for wanted in &args.backends {
+        if !backends.iter().any(|b| b.name() == wanted) {
+            eprintln!("no usable backend {wanted:?} is compiled in");
+            return ExitCode::from(2);
+        }
+    }
+    let drivers = driver::drivers();
+    let started = Instant::now();
+    let cells = matrix::run(&backends, &drivers, &args.scenario);
+    let took = started.elapsed();
+    let platform = format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH);
+    match args.format {
+        Format::Json => println!("{:#}", matrix::json(&cells, &backends, &platform, took)),
+        Format::Markdown | Format::Table => {
+            let body = if matches!(args.format, Format::Markdown) {
+                matrix::markdown(&cells)
+            } else {
+                matrix::table(&cells)
+            };
+            println!("platform: {platform}");
+            for b in &backends {
+                println!("backend {}: {}", b.name(), b.library_version_string());
+            }
+            println!("time: {:.1} s\n", took.as_secs_f64());
+            print!("{body}");
+        }
+    }
+    let failed = cells
+        .iter()
+        .filter(|c| matches!(c.outcome, conformance::outcome::Outcome::Fail(_)))
+        .count();
+    if failed > 0 {
+        eprintln!("{failed} failing cell(s)");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
