@@ -102,10 +102,31 @@ fn short(outcome: &Outcome) -> String {
     }
 }
 
-/// The matrix as a Markdown table (scenario rows, backend/driver columns), failures listed
-/// below it.
+/// The matrix as Markdown: one table of scenarios × backend (driver), a second of the client ×
+/// server pairs, failures listed below.
 #[must_use]
 pub fn markdown(cells: &[Cell]) -> String {
+    let (pairs, single): (Vec<Cell>, Vec<Cell>) =
+        cells.iter().cloned().partition(|c| c.backend.contains('/'));
+    let mut out = grid(&single);
+    if !pairs.is_empty() {
+        out.push_str("\nClient backend / server backend:\n\n");
+        out.push_str(&grid(&pairs));
+    }
+    for c in cells.iter().filter(|c| matches!(c.outcome, Outcome::Fail(_))) {
+        let _ = writeln!(
+            out,
+            "\n- FAIL {} on {} ({}): {}",
+            c.scenario,
+            c.backend,
+            c.driver,
+            c.outcome.detail()
+        );
+    }
+    out
+}
+
+fn grid(cells: &[Cell]) -> String {
     let cols = columns(cells);
     let mut out = String::from("| scenario |");
     for (b, d) in &cols {
@@ -129,41 +150,38 @@ pub fn markdown(cells: &[Cell]) -> String {
         }
         out.push('\n');
     }
-    for c in cells.iter().filter(|c| matches!(c.outcome, Outcome::Fail(_))) {
-        let _ = writeln!(
-            out,
-            "\n- FAIL {} on {} ({}): {}",
-            c.scenario,
-            c.backend,
-            c.driver,
-            c.outcome.detail()
-        );
-    }
     out
 }
 
-/// The matrix as an aligned plain-text table.
+/// The matrix as aligned plain-text tables.
 #[must_use]
 pub fn table(cells: &[Cell]) -> String {
-    let md = markdown(cells);
-    let rows: Vec<Vec<String>> = md
-        .lines()
-        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
-        .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_owned()).collect())
-        .collect();
-    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
-        .map(|i| rows.iter().map(|r| r.get(i).map_or(0, String::len)).max().unwrap_or(0))
-        .collect();
     let mut out = String::new();
-    for row in &rows {
-        let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let flush = |rows: &mut Vec<Vec<String>>, out: &mut String| {
+        let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
+            .map(|i| rows.iter().map(|r| r.get(i).map_or(0, String::len)).max().unwrap_or(0))
+            .collect();
+        for row in rows.iter() {
+            let line: Vec<String> =
+                row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        rows.clear();
+    };
+    for line in markdown(cells).lines() {
+        if line.starts_with("|---") {
+            continue;
+        } else if line.starts_with('|') {
+            rows.push(line.trim_matches('|').split('|').map(|c| c.trim().to_owned()).collect());
+        } else {
+            flush(&mut rows, &mut out);
+            out.push_str(line);
+            out.push('\n');
+        }
     }
-    for line in md.lines().filter(|l| l.starts_with("- FAIL")) {
-        out.push_str(line);
-        out.push('\n');
-    }
+    flush(&mut rows, &mut out);
     out
 }
 
