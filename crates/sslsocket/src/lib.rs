@@ -28,6 +28,9 @@
 //! ## Features
 //!
 //! - `rustls` (default): the rustls engine with the aws-lc-rs provider.
+//! - `openssl`: the system's OpenSSL (libssl), driven sans-IO over an in-memory pipe.
+//! - `native`: native-tls, the platform's library (OpenSSL on Linux); the least capable — see
+//!   its `features()`.
 //! - `tokio` (default): [`AsyncSslSocket`] and [`AsyncSslServer`], `AsyncRead` + `AsyncWrite`,
 //!   events as a `Stream`, async certificate decisions ([`SslErrorsHandler`]).
 //!
