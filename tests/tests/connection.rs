@@ -451,3 +451,22 @@ fn protocol_mismatch_fails_with_a_typed_error_not_a_hang() {
         assert_eq!(err.kind(), SocketErrorKind::SslHandshakeFailedError);
     }
 }
+
+#[test]
+fn a_graceful_close_by_the_peer_counts_as_flushed() {
+    for backend in backends() {
+        let mut p = good_pair(&backend);
+        start(&mut p);
+        p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
+        p.client.write(b"last words").unwrap();
+        assert!(!p.client.is_flushed());
+        p.server.disconnect_from_host();
+        p.drive_bounded(STEPS).unwrap();
+        // The client answered the close_notify after handing on what it had queued (the
+        // server, closed already, no longer reads it: a close ends both directions).
+        assert_eq!(p.client.state(), SocketState::UnconnectedState, "{}", backend.name());
+        assert!(p.client.error().is_none());
+        assert!(p.client.is_flushed(), "{}", backend.name());
+        assert!(p.client_events.contains(&Event::BytesWritten(10)), "{}", backend.name());
+    }
+}

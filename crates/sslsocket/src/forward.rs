@@ -170,19 +170,63 @@ macro_rules! forward_connection_api {
             self.conn.update_configuration(|c| c.ca_certificates.extend(certs))
         }
 
+        /// Adds the certificates of every file `pattern` names as trusted CAs
+        /// (`QSslSocket::addCaCertificates(path, format, syntax)`; see
+        /// `SslCertificate::from_path`). Returns false, and adds nothing, when no certificate
+        /// was loaded (no file matched, none parsed, or the pattern is invalid).
+        pub fn add_ca_certificates_from_path(
+            &mut self,
+            pattern: impl AsRef<std::path::Path>,
+            format: ssl_api::EncodingFormat,
+            syntax: ssl_api::PatternSyntax,
+        ) -> bool {
+            match ssl_api::SslCertificate::from_path(pattern, format, syntax) {
+                Ok(certs) if !certs.is_empty() => {
+                    self.conn.update_configuration(|c| c.ca_certificates.extend(certs));
+                    true
+                }
+                _ => false,
+            }
+        }
+
         /// Whether the platform's trust store is used besides the given CAs (default true).
         pub fn set_system_ca_certificates(&mut self, enabled: bool) {
             self.conn.update_configuration(|c| c.system_ca_certificates = enabled)
         }
 
         /// Sets the local certificate followed by its chain.
-        pub fn set_local_certificate_chain(&mut self, chain: Vec<ssl_api::SslCertificate>) {
-            self.conn.update_configuration(|c| c.local_certificate_chain = chain)
+        ///
+        /// # Errors
+        /// `ConfigError::KeyMismatch` when a private key is already set and does not belong
+        /// to the new leaf (`SslConfiguration::validate`); the configuration is unchanged then.
+        /// To replace both, set the key first on a configuration without a chain, or use
+        /// `set_ssl_configuration`.
+        pub fn set_local_certificate_chain(
+            &mut self,
+            chain: Vec<ssl_api::SslCertificate>,
+        ) -> Result<(), ssl_api::ConfigError> {
+            let mut config = self.conn.ssl_configuration().clone();
+            config.local_certificate_chain = chain;
+            config.validate()?;
+            self.conn.set_ssl_configuration(config);
+            Ok(())
         }
 
         /// Sets the private key of the local certificate.
-        pub fn set_private_key(&mut self, key: ssl_api::SslKey) {
-            self.conn.update_configuration(|c| c.private_key = Some(key))
+        ///
+        /// # Errors
+        /// `ConfigError::KeyMismatch` when a local certificate is set and the key does not
+        /// belong to it, `ConfigError::Certificate` for a public key
+        /// (`SslConfiguration::validate`); the configuration is unchanged then.
+        pub fn set_private_key(
+            &mut self,
+            key: ssl_api::SslKey,
+        ) -> Result<(), ssl_api::ConfigError> {
+            let mut config = self.conn.ssl_configuration().clone();
+            config.private_key = Some(key);
+            config.validate()?;
+            self.conn.set_ssl_configuration(config);
+            Ok(())
         }
 
         /// Restricts the cipher suites (empty = the engine's default).

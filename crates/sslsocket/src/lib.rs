@@ -85,6 +85,7 @@ pub mod registry;
 #[cfg(feature = "tokio")]
 mod tokio_driver;
 mod unavailable;
+mod verify;
 
 pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket};
 pub use conn::{Connection, Event};
@@ -92,13 +93,15 @@ pub use registry::{
     active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo,
 };
 pub use ssl_api::{
-    AlternativeName, CertificateError, ConfigError, EncodingFormat, Error, Feature, FeatureSet,
-    KeyAlgorithm, KeyFormat, KeyType, PatternSyntax, PauseMode, PeerVerifyMode, Role,
-    SocketErrorKind, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
-    SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
+    AlternativeName, CertificateError, CertificateExtension, ConfigError, DigestAlgorithm, EcCurve,
+    EncodingFormat, Error, Feature, FeatureSet, KeyAlgorithm, KeyFormat, KeyType, PatternSyntax,
+    PauseMode, PeerVerifyMode, Purpose, Role, SocketErrorKind, SocketState, SslBackend,
+    SslCertificate, SslCipher, SslConfiguration, SslError, SslErrorKind, SslKey, SslMode,
+    SslProtocol, TlsError, TlsErrorKind, TlsVersion, VerifyRequest,
 };
 #[cfg(feature = "tokio")]
 pub use tokio_driver::{
     AsyncAccepted, AsyncSslServer, AsyncSslSocket, Decision, EventStream, SslErrorsHandler,
 };
 pub(crate) use unavailable::unavailable_backend;
+pub use verify::verify_chain;

@@ -516,11 +516,6 @@ impl io::Write for SslSocket {
         if self.conn.state() == SocketState::UnconnectedState && self.conn.error().is_none() {
             return Ok(());
         }
-        self.drive(deadline, "flush", |c, _| {
-            c.bytes_to_write() == 0
-                && !c.wants_write()
-                && (c.is_encrypted() || c.mode() == ssl_api::SslMode::UnencryptedMode)
-        })
-        .map_err(io::Error::from)
+        self.drive(deadline, "flush", |c, _| c.is_flushed()).map_err(io::Error::from)
     }
 }

@@ -48,6 +48,17 @@ impl Connection {
         }
     }
 
+    /// Whether everything the application wrote has reached the transport: nothing queued,
+    /// nothing held, and the connection encrypted (or unencrypted by choice). A connection
+    /// that closed gracefully meanwhile counts: a graceful close sends queued data first.
+    #[must_use]
+    pub fn is_flushed(&self) -> bool {
+        let nothing_left = self.write_buf.is_empty() && !self.wants_write();
+        let closed_cleanly = self.state == SocketState::UnconnectedState && self.error.is_none();
+        nothing_left
+            && (self.is_encrypted() || self.mode == SslMode::UnencryptedMode || closed_cleanly)
+    }
+
     fn read_buffer_full(&self) -> bool {
         self.read_buffer_size != 0 && self.read_buf.len() >= self.read_buffer_size
     }

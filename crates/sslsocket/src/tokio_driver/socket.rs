@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use ssl_api::{Error, SocketState, SslBackend, SslConfiguration, SslError, SslMode};
+use ssl_api::{Error, SocketState, SslBackend, SslConfiguration, SslError};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
@@ -554,12 +554,7 @@ impl AsyncWrite for AsyncSslSocket {
         if this.conn.state() == SocketState::UnconnectedState && this.conn.error().is_none() {
             return Poll::Ready(Ok(()));
         }
-        this.poll_until(cx, |c, _| {
-            c.bytes_to_write() == 0
-                && !c.wants_write()
-                && (c.is_encrypted() || c.mode() == SslMode::UnencryptedMode)
-        })
-        .map_err(io::Error::from)
+        this.poll_until(cx, |c, _| c.is_flushed()).map_err(io::Error::from)
     }
 
     /// Sends close_notify after the pending data, then half-closes TCP.
