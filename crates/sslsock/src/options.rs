@@ -1,0 +1,297 @@
+//! Turning the shared options into an `SslConfiguration` and socket settings, loading
+//! certificates and keys, and refusing (before any byte) what a backend cannot honour.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ssl_api::Role;
+use sslsocket::{
+    CertificateError, ConfigError, EncodingFormat, Error, Feature, KeyFormat, PatternSyntax,
+    PeerVerifyMode, SslBackend, SslCertificate, SslConfiguration, SslKey, SslMode, SslSocket,
+};
+
+use crate::cli::{ClientArgs, IgnoreSpec, ProtocolChoice, StartTls, TlsArgs};
+
+/// Why a command cannot go on.
+#[derive(Debug)]
+pub enum Problem {
+    /// The command line is malformed: exit 2.
+    Usage(String),
+    /// The configuration cannot be carried out (a file, a key, a backend): exit 1, reported
+    /// as `SslInvalidUserDataError` (or the error's own kind).
+    Refused(Error),
+}
+
+impl From<Error> for Problem {
+    fn from(err: Error) -> Problem {
+        Problem::Refused(err)
+    }
+}
+
+/// Everything a connection needs besides the backend and the target.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The configuration the socket uses.
+    pub config: SslConfiguration,
+    /// A Qt DTLS protocol name given to `--protocol` (never usable on TCP).
+    pub dtls: Option<&'static str>,
+    /// `--ignore-errors`.
+    pub ignore: Option<IgnoreSpec>,
+    /// `--peer-name`, as A-labels.
+    pub peer_name: Option<String>,
+    /// `--timeout`: connect + handshake.
+    pub timeout: Duration,
+    /// `--read-timeout`.
+    pub read_timeout: Duration,
+    /// `--starttls`.
+    pub starttls: Option<StartTls>,
+}
+
+/// Settings of a client command (connect, probe).
+///
+/// # Errors
+/// `Usage` for inconsistent options or a peer name that is not a valid IDNA name; `Refused`
+/// for files that cannot be read or parsed and keys that cannot be decrypted.
+pub fn client_settings(tls: &TlsArgs, client: &ClientArgs) -> Result<Settings, Problem> {
+    let mut settings = settings(tls)?;
+    settings.peer_name = client.peer_name.as_deref().map(to_ascii_host).transpose()?;
+    Ok(settings)
+}
+
+/// Settings of `serve`: `--cert` (and a key) are required.
+///
+/// # Errors
+/// As [`client_settings`]; `Usage` without `--cert`.
+pub fn server_settings(tls: &TlsArgs) -> Result<Settings, Problem> {
+    if tls.cert.is_none() {
+        return Err(Problem::Usage("serve needs --cert FILE and --key FILE".to_owned()));
+    }
+    settings(tls)
+}
+
+/// The bytes a client sends after the handshake: `--send`, `--send-file` (`-` = stdin), or
+/// nothing.
+///
+/// # Errors
+/// `Refused` when the file cannot be read.
+pub fn payload(client: &ClientArgs) -> Result<Vec<u8>, Problem> {
+    if let Some(text) = &client.send {
+        return Ok(text.0.clone());
+    }
+    let Some(path) = &client.send_file else { return Ok(Vec::new()) };
+    let data = if path.as_os_str() == "-" {
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut data).map(|_| data)
+    } else {
+        std::fs::read(path)
+    };
+    data.map_err(|e| Problem::Refused(file_error(path, &e)))
+}
+
+/// Converts a Unicode host name to A-labels (IDNA); ASCII names are kept as they are.
+///
+/// # Errors
+/// `Usage` when the name is not a valid internationalised domain name.
+pub fn to_ascii_host(name: &str) -> Result<String, Problem> {
+    if name.is_ascii() {
+        return Ok(name.to_owned());
+    }
+    idna::domain_to_ascii(name)
+        .map_err(|_| Problem::Usage(format!("{name:?} is not a valid internationalised name")))
+}
+
+/// The backend `name` names, or the process's active backend.
+///
+/// # Errors
+/// When no usable backend of that name is compiled in (`SslInvalidUserDataError`).
+pub fn resolve_backend(name: Option<&str>) -> Result<Arc<dyn SslBackend>, Error> {
+    match name {
+        Some(name) => sslsocket::registry::backend(name),
+        None => sslsocket::active_backend(),
+    }
+}
+
+/// Refuses, before any byte is sent, what `backend` cannot honour in `role`: a DTLS
+/// protocol, options needing a feature it lacks, and whatever its engine refuses when the
+/// context is built.
+///
+/// # Errors
+/// `Error::Config` naming the backend and the feature.
+pub fn check(backend: &Arc<dyn SslBackend>, settings: &Settings, role: Role) -> Result<(), Error> {
+    let name = backend.name();
+    if let Some(dtls) = settings.dtls {
+        return Err(Error::Config(ConfigError::Engine {
+            backend: name,
+            message: format!("protocol {dtls} is DTLS, which cannot run on TCP"),
+        }));
+    }
+    let config = &settings.config;
+    let features = backend.features();
+    let mode = match role {
+        Role::Client => SslMode::SslClientMode,
+        Role::Server => SslMode::SslServerMode,
+    };
+    let verifying = config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone;
+    let explicit_request = role == Role::Server
+        && matches!(
+            config.peer_verify_mode,
+            PeerVerifyMode::QueryPeer | PeerVerifyMode::VerifyPeer
+        );
+    let alpn = match role {
+        Role::Client => Feature::ClientSideAlpn,
+        Role::Server => Feature::ServerSideAlpn,
+    };
+    let needs = [
+        (config.peer_verify_depth != 0 && verifying, Feature::PeerVerifyDepth),
+        (!config.alpn_protocols.is_empty(), alpn),
+        (!config.ciphers.is_empty(), Feature::CipherSelection),
+        (
+            role == Role::Client && !config.local_certificate_chain.is_empty(),
+            Feature::ClientCertificates,
+        ),
+        (explicit_request, Feature::ServerRequestsClientCertificate),
+    ];
+    if let Some((_, feature)) = needs.iter().find(|(needed, f)| *needed && !features.contains(*f)) {
+        return Err(Error::Config(ConfigError::Unsupported { backend: name, feature: *feature }));
+    }
+    sslsocket::registry::context_for(backend, config, role).map(|_| ())
+}
+
+/// Gives `socket` the configuration, peer name, ignore list and handshake timeout.
+pub fn apply(socket: &mut SslSocket, settings: &Settings) {
+    socket.set_ssl_configuration(settings.config.clone());
+    if let Some(name) = &settings.peer_name {
+        socket.set_peer_verify_name(name.clone());
+    }
+    apply_ignore(socket, settings.ignore.as_ref());
+    socket.set_handshake_timeout(Some(settings.timeout));
+}
+
+/// Applies `--ignore-errors` to `socket`.
+pub fn apply_ignore(socket: &mut SslSocket, ignore: Option<&IgnoreSpec>) {
+    match ignore {
+        Some(IgnoreSpec::All) => socket.ignore_ssl_errors(),
+        Some(IgnoreSpec::Kinds(kinds)) => socket.ignore_ssl_error_kinds(kinds.clone()),
+        None => {}
+    }
+}
+
+fn settings(tls: &TlsArgs) -> Result<Settings, Problem> {
+    let mut config = SslConfiguration::default_configuration();
+    let mut dtls = None;
+    match tls.protocol {
+        Some(ProtocolChoice::Tls(p)) => config.protocol = p,
+        Some(ProtocolChoice::Dtls(name)) => dtls = Some(name),
+        None => {}
+    }
+    if let Some(verify) = tls.verify {
+        config.peer_verify_mode = verify.mode();
+    }
+    if let Some(depth) = tls.verify_depth {
+        config.peer_verify_depth = depth;
+    }
+    for path in &tls.cafile {
+        config.ca_certificates.extend(load_certificates(path)?);
+    }
+    for pattern in &tls.capath {
+        let pattern =
+            if Path::new(pattern).is_dir() { format!("{pattern}/*") } else { pattern.clone() };
+        let found =
+            SslCertificate::from_path(&pattern, EncodingFormat::Pem, PatternSyntax::Wildcard)
+                .map_err(|e| Error::Config(e.into()))?;
+        config.ca_certificates.extend(found);
+    }
+    config.system_ca_certificates = !tls.no_system_ca;
+    match (&tls.cert, &tls.key) {
+        (Some(cert), key) => {
+            config.local_certificate_chain = load_certificates(cert)?;
+            config.private_key =
+                Some(load_key(key.as_deref().unwrap_or(cert), tls.pass.as_deref())?);
+        }
+        (None, Some(_)) => return Err(Problem::Usage("--key needs --cert".to_owned())),
+        (None, None) => {}
+    }
+    if !tls.chain.is_empty() && tls.cert.is_none() {
+        return Err(Problem::Usage("--chain needs --cert".to_owned()));
+    }
+    for path in &tls.chain {
+        config.local_certificate_chain.extend(load_certificates(path)?);
+    }
+    if let Some(ciphers) = &tls.ciphers {
+        config.ciphers.clone_from(&ciphers.0);
+    }
+    if let Some(alpn) = &tls.alpn {
+        config.alpn_protocols.clone_from(&alpn.0);
+    }
+    Ok(Settings {
+        config,
+        dtls,
+        ignore: tls.ignore_errors.clone(),
+        peer_name: None,
+        timeout: tls.timeout,
+        read_timeout: tls.read_timeout,
+        starttls: tls.starttls,
+    })
+}
+
+/// Every certificate of a PEM file, or the one of a DER file.
+fn load_certificates(path: &Path) -> Result<Vec<SslCertificate>, Error> {
+    let data = std::fs::read(path).map_err(|e| file_error(path, &e))?;
+    let format = if is_pem(&data) { EncodingFormat::Pem } else { EncodingFormat::Der };
+    SslCertificate::from_data(&data, format).map_err(|e| file_error(path, &e))
+}
+
+/// The first private key of a PEM file (decrypting a PKCS#8 `ENCRYPTED PRIVATE KEY` with
+/// `pass`), or a DER PKCS#8 key.
+fn load_key(path: &Path, pass: Option<&str>) -> Result<SslKey, Error> {
+    let data = std::fs::read(path).map_err(|e| file_error(path, &e))?;
+    if !is_pem(&data) {
+        return SslKey::private_key_from_der(&data, KeyFormat::Pkcs8)
+            .or_else(|_| decrypt_pkcs8(&data, pass))
+            .map_err(|e| file_error(path, &e));
+    }
+    let blocks = pem::parse_many(&data).map_err(|e| file_error(path, &e))?;
+    for block in &blocks {
+        let format = match block.tag() {
+            "PRIVATE KEY" => KeyFormat::Pkcs8,
+            "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
+            "EC PRIVATE KEY" => KeyFormat::Sec1,
+            "ENCRYPTED PRIVATE KEY" => {
+                return decrypt_pkcs8(block.contents(), pass).map_err(|e| file_error(path, &e))
+            }
+            _ => continue,
+        };
+        if block.headers().get("Proc-Type").is_some_and(|v| v.contains("ENCRYPTED")) {
+            return Err(file_error(
+                path,
+                &"encrypted keys are not supported yet in the legacy PEM form \
+                  (Proc-Type: 4,ENCRYPTED); convert with `openssl pkcs8 -topk8`",
+            ));
+        }
+        return SslKey::private_key_from_der(block.contents(), format)
+            .map_err(|e| file_error(path, &e));
+    }
+    Err(file_error(path, &"no private key found"))
+}
+
+fn decrypt_pkcs8(der: &[u8], pass: Option<&str>) -> Result<SslKey, CertificateError> {
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der)
+        .map_err(|e| CertificateError::Key(e.to_string()))?;
+    let pass =
+        pass.ok_or_else(|| CertificateError::Key("the key is encrypted: give --pass".into()))?;
+    let plain = info.decrypt(pass).map_err(|_| CertificateError::BadPassphrase)?;
+    SslKey::private_key_from_der(plain.as_bytes(), KeyFormat::Pkcs8)
+}
+
+fn is_pem(data: &[u8]) -> bool {
+    data.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// A file that cannot be used: `SslInvalidUserDataError` naming the file.
+fn file_error(path: &Path, err: &dyn std::fmt::Display) -> Error {
+    Error::Config(ConfigError::Certificate(CertificateError::Io {
+        path: path.display().to_string(),
+        message: err.to_string(),
+    }))
+}

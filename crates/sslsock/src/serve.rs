@@ -1,0 +1,272 @@
+//! `serve`: a TLS server like `openssl s_server`. Prints `listening on ADDR:PORT` once ready,
+//! serves each connection on its own thread, and reports each one when it ends.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ssl_api::Role;
+use sslsocket::{Accepted, Error, SslBackend, SslServer, SslSocket};
+
+use crate::cli::ServeArgs;
+use crate::connect::{failed_before_start, print_report};
+use crate::options::{self, Problem, Settings};
+use crate::report::{colour_enabled, Cell, ConnectionReport, Table};
+use crate::starttls::{self, io_to_error, left};
+
+/// What the server does with each connection.
+#[derive(Debug, Clone)]
+struct Behaviour {
+    settings: Settings,
+    echo: bool,
+    reply: Option<Vec<u8>>,
+    json: bool,
+}
+
+/// Runs `serve`; returns the exit status (only `--once` or a failure ever returns).
+///
+/// # Errors
+/// `Problem::Usage` for a malformed command line.
+pub fn run(args: &ServeArgs) -> Result<u8, Problem> {
+    let name = args.backend.as_deref();
+    let json = args.tls.json;
+    let settings = match options::server_settings(&args.tls) {
+        Ok(settings) => settings,
+        Err(Problem::Usage(message)) => return Err(Problem::Usage(message)),
+        Err(Problem::Refused(err)) => return Ok(refuse(name, &err, json)),
+    };
+    let backend = match options::resolve_backend(name) {
+        Ok(backend) => backend,
+        Err(err) => return Ok(refuse(name, &err, json)),
+    };
+    if let Err(err) = options::check(&backend, &settings, Role::Server) {
+        return Ok(refuse(name, &err, json));
+    }
+    let behaviour = Arc::new(Behaviour {
+        settings,
+        echo: args.echo,
+        reply: args.reply.as_ref().map(|r| r.0.clone()),
+        json,
+    });
+    let addr = (args.target.host.as_str(), args.target.port);
+    if behaviour.settings.starttls.is_some() {
+        let listener = match TcpListener::bind(addr) {
+            Ok(listener) => listener,
+            Err(e) => return Ok(refuse(name, &Error::io(e), json)),
+        };
+        serve_starttls(&listener, &backend, &behaviour, args.once)
+    } else {
+        serve_tls(&backend, &behaviour, addr, args.once)
+    }
+}
+
+/// Reports a server that cannot start (exit 1, before `listening on`).
+fn refuse(name: Option<&str>, err: &Error, json: bool) -> u8 {
+    let report = failed_before_start(name, err);
+    if json {
+        print_report(&report, true);
+    } else if let Some(e) = &report.error {
+        eprintln!("sslsock serve: {} ({}): {}", report.backend, e.kind, e.message);
+    }
+    1
+}
+
+fn announce(addr: Option<SocketAddr>) {
+    let shown = addr.map_or_else(|| "?".to_owned(), |a| a.to_string());
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "listening on {shown}").and_then(|()| out.flush());
+}
+
+fn serve_tls(
+    backend: &Arc<dyn SslBackend>,
+    behaviour: &Arc<Behaviour>,
+    addr: (&str, u16),
+    once: bool,
+) -> Result<u8, Problem> {
+    let mut server = SslServer::with_backend_handle(Arc::clone(backend));
+    server.set_ssl_configuration(behaviour.settings.config.clone());
+    server.set_handshake_timeout(behaviour.settings.timeout);
+    let ignore = behaviour.settings.ignore.clone();
+    server.set_socket_setup(move |socket| options::apply_ignore(socket, ignore.as_ref()));
+    if let Err(err) = server.listen(addr) {
+        return Ok(refuse(Some(backend.name()), &err, behaviour.json));
+    }
+    announce(server.local_addr());
+    loop {
+        let outcome = match server.accept_next(None) {
+            Ok(outcome) => outcome,
+            Err(err) => return Ok(refuse(Some(backend.name()), &err, behaviour.json)),
+        };
+        match outcome {
+            Accepted::Encrypted(socket) => {
+                if once {
+                    return Ok(serve_connection(*socket, behaviour));
+                }
+                let behaviour = Arc::clone(behaviour);
+                std::thread::spawn(move || serve_connection(*socket, &behaviour));
+            }
+            Accepted::Failed(failure) => {
+                let mut report = ConnectionReport::new(backend.as_ref());
+                report.mode = "SslServerMode".to_owned();
+                report.record_ssl_errors(&failure.ssl_errors, behaviour.settings.ignore.as_ref());
+                report.set_error(&failure.error);
+                print_connection(&report, Some(failure.peer), behaviour.json);
+                if once {
+                    return Ok(1);
+                }
+            }
+        }
+    }
+}
+
+fn serve_starttls(
+    listener: &TcpListener,
+    backend: &Arc<dyn SslBackend>,
+    behaviour: &Arc<Behaviour>,
+    once: bool,
+) -> Result<u8, Problem> {
+    announce(listener.local_addr().ok());
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+            Err(e) => return Ok(refuse(Some(backend.name()), &Error::io(e), behaviour.json)),
+        };
+        if once {
+            return Ok(starttls_connection(stream, backend, behaviour));
+        }
+        let backend = Arc::clone(backend);
+        let behaviour = Arc::clone(behaviour);
+        std::thread::spawn(move || starttls_connection(stream, &backend, &behaviour));
+    }
+}
+
+/// One STARTTLS connection: the plaintext dialogue, the handshake, then the service.
+fn starttls_connection(
+    stream: TcpStream,
+    backend: &Arc<dyn SslBackend>,
+    behaviour: &Behaviour,
+) -> u8 {
+    let peer = stream.peer_addr().ok();
+    let settings = &behaviour.settings;
+    let mut socket = SslSocket::with_backend_handle(Arc::clone(backend));
+    options::apply(&mut socket, settings);
+    let deadline = Instant::now() + settings.timeout;
+    let mut report = ConnectionReport::new(backend.as_ref());
+    let result = match socket.set_socket_descriptor(stream) {
+        Err(err) => Err(starttls::Failure::Socket(err)),
+        Ok(()) => settings
+            .starttls
+            .map_or(Ok(()), |proto| starttls::server(&mut socket, proto, deadline))
+            .and_then(|()| {
+                socket.start_server_encryption();
+                Ok(socket.wait_for_encrypted(left(deadline))?)
+            }),
+    };
+    match result {
+        Ok(()) => serve_connection(socket, behaviour),
+        Err(failure) => {
+            report.record_session(&socket, settings.ignore.as_ref());
+            match failure {
+                starttls::Failure::Socket(err) => report.set_error(&err),
+                starttls::Failure::Protocol(message) => {
+                    report.fail("SslHandshakeFailedError", &format!("starttls: {message}"));
+                }
+            }
+            socket.abort();
+            print_connection(&report, peer, behaviour.json);
+            1
+        }
+    }
+}
+
+/// Serves one encrypted connection: reads what the client sends (echoing it, answering once
+/// with the reply) until the client closes, or, once the reply is sent, until it goes quiet
+/// for `--read-timeout`. Prints the report; returns its exit status.
+fn serve_connection(mut socket: SslSocket, behaviour: &Behaviour) -> u8 {
+    let peer = socket.peer_address();
+    let settings = &behaviour.settings;
+    let mut report = ConnectionReport::new(socket.connection().backend().as_ref());
+    report.record_session(&socket, settings.ignore.as_ref());
+    let (received, error) = converse(&mut socket, behaviour);
+    report.set_received(&received);
+    match error {
+        Some(err) => {
+            report.set_error(&err);
+            socket.abort();
+        }
+        None => {
+            socket.disconnect_from_host();
+            let _ = socket.wait_for_disconnected(Duration::from_secs(1));
+        }
+    }
+    print_connection(&report, peer, behaviour.json);
+    report.exit_code()
+}
+
+fn converse(socket: &mut SslSocket, behaviour: &Behaviour) -> (Vec<u8>, Option<Error>) {
+    let mut received = Vec::new();
+    let mut replied = false;
+    let mut buf = [0u8; 16 * 1024];
+    socket.set_write_timeout(Some(behaviour.settings.timeout));
+    loop {
+        let quiet_ends = replied && !behaviour.echo;
+        socket.set_read_timeout(quiet_ends.then_some(behaviour.settings.read_timeout));
+        let n = match socket.read(&mut buf) {
+            Ok(0) => return (received, None),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => return (received, None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return (received, Some(io_to_error(&e))),
+        };
+        received.extend_from_slice(&buf[..n]);
+        let mut out = Vec::new();
+        if behaviour.echo {
+            out.extend_from_slice(&buf[..n]);
+        }
+        if let (Some(reply), false) = (&behaviour.reply, replied) {
+            out.extend_from_slice(reply);
+            replied = true;
+        }
+        if !out.is_empty() {
+            if let Err(e) = socket.write_all(&out).and_then(|()| socket.flush()) {
+                // A client that closed gracefully right after its data is done, not failed.
+                let error = socket.error().map(|_| io_to_error(&e));
+                received.extend(socket.read_all());
+                return (received, error);
+            }
+        }
+    }
+}
+
+/// One connection's report: a JSON line, or one human line.
+fn print_connection(report: &ConnectionReport, peer: Option<SocketAddr>, json: bool) {
+    if json {
+        print_report(report, true);
+        return;
+    }
+    let peer = peer.map_or_else(|| "?".to_owned(), |p| p.to_string());
+    let result = match &report.error {
+        None if report.encrypted => Cell::good("ok"),
+        None => Cell::bad("not encrypted"),
+        Some(e) => Cell::bad(format!("{}: {}", e.kind, e.message)),
+    };
+    let mut table = Table::new(&[""; 6]).without_header();
+    table.row(vec![
+        Cell::plain(peer),
+        result,
+        Cell::plain(report.protocol.as_deref().unwrap_or("-")),
+        Cell::plain(report.cipher.as_ref().map_or("-", |c| c.name.as_str())),
+        Cell::plain(
+            report
+                .peer_certificate_chain
+                .first()
+                .map_or("no client certificate", |c| c.subject.as_str()),
+        ),
+        Cell::plain(format!("received {} bytes", report.received_bytes)),
+    ]);
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(table.render(colour_enabled()).as_bytes()).and_then(|()| out.flush());
+}

@@ -1,0 +1,576 @@
+//! Drives the built `sslsock` binary: serve + connect, rejected certificates, usage errors,
+//! the demo, and interop with `openssl s_server` / `s_client` (required: CI installs it).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sslsock");
+const OPENSSL: &str = "/usr/bin/openssl";
+
+// ---- certificates ------------------------------------------------------------------------
+
+/// A temp directory with a CA and server certificates, removed on drop.
+struct Pki {
+    dir: PathBuf,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "sslsock-cli-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (ca_pem, issuer) = authority("sslsock test CA");
+        let (_, other) = authority("sslsock other CA");
+        std::fs::write(dir.join("ca.pem"), ca_pem).unwrap();
+        for (name, issuer, expired) in
+            [("good", &issuer, false), ("expired", &issuer, true), ("untrusted", &other, false)]
+        {
+            let (cert, key) = leaf(issuer, expired);
+            std::fs::write(dir.join(format!("{name}.pem")), cert).unwrap();
+            std::fs::write(dir.join(format!("{name}.key")), key).unwrap();
+        }
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn authority(name: &str) -> (String, Issuer<'static, KeyPair>) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), Issuer::new(params, key))
+}
+
+fn leaf(issuer: &Issuer<'static, KeyPair>, expired: bool) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "localhost");
+    if expired {
+        params.not_before = date_time_ymd(2020, 1, 1);
+        params.not_after = date_time_ymd(2021, 1, 1);
+    }
+    let cert = params.signed_by(&key, issuer).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+// ---- processes ---------------------------------------------------------------------------
+
+/// A child process killed on drop, its stdout lines delivered through a channel.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn spawn(program: &str, args: &[&str]) -> Running {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    fn next_line(&self) -> String {
+        self.lines.recv_timeout(Duration::from_secs(20)).expect("a line of output in time")
+    }
+
+    /// The next line starting with `prefix`, skipping others.
+    fn line_starting(&self, prefix: &str) -> String {
+        loop {
+            let line = self.next_line();
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+
+    fn wait(&mut self) -> i32 {
+        for _ in 0..400 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the process did not exit in time");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `sslsock serve 127.0.0.1:0 --cert NAME.pem --key NAME.key ARGS…`, and its port.
+fn serve(pki: &Pki, name: &str, args: &[&str]) -> (Running, u16) {
+    let cert = pki.path(&format!("{name}.pem"));
+    let key = pki.path(&format!("{name}.key"));
+    let mut all = vec!["serve", "127.0.0.1:0", "--cert", &cert, "--key", &key];
+    all.extend_from_slice(args);
+    let server = Running::spawn(BIN, &all);
+    let first = server.next_line();
+    let port = first
+        .strip_prefix("listening on 127.0.0.1:")
+        .unwrap_or_else(|| panic!("first line {first:?}"))
+        .parse()
+        .unwrap();
+    (server, port)
+}
+
+/// Runs `sslsock ARGS…` to completion: (exit status, stdout, stderr).
+fn sslsock(args: &[&str]) -> (i32, String, String) {
+    run(BIN, args, b"")
+}
+
+fn run(program: &str, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut out = String::new();
+    stdout.read_to_string(&mut out).unwrap();
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    (code, out, err_thread.join().unwrap())
+}
+
+fn connect_json(port: u16, args: &[&str]) -> (i32, Value) {
+    let target = format!("127.0.0.1:{port}");
+    let mut all = vec!["connect", &target, "--json", "--no-system-ca", "--read-timeout", "0.5"];
+    all.extend_from_slice(args);
+    let (code, out, err) = sslsock(&all);
+    let value = serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("connect printed no JSON object ({e}): {out:?} {err:?}"));
+    (code, value)
+}
+
+fn kinds(report: &Value) -> Vec<String> {
+    report["ssl_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn openssl() -> &'static str {
+    assert!(
+        Path::new(OPENSSL).exists(),
+        "{OPENSSL} is missing: these interop tests need the openssl command (.ci/run installs it)"
+    );
+    OPENSSL
+}
+
+// ---- tests -------------------------------------------------------------------------------
+
+#[test]
+fn backends_json_lists_rustls_with_its_fields() {
+    let (code, out, _) = sslsock(&["backends", "--json"]);
+    assert_eq!(code, 0);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let rustls = list.as_array().unwrap().iter().find(|b| b["name"] == "rustls").unwrap();
+    assert_eq!(rustls["usable"], true);
+    assert!(rustls["reason"].is_null());
+    assert!(rustls["library_version"].as_str().unwrap().contains("rustls"));
+    assert!(rustls["library_build_version"].is_string());
+    assert!(rustls["library_version_number"].as_u64().unwrap() > 0);
+    assert!(rustls["protocols"].as_array().unwrap().iter().any(|p| p == "TlsV1_3"));
+    assert!(rustls["features"].as_array().unwrap().iter().any(|f| f == "CertificateVerification"));
+}
+
+#[test]
+fn serve_echo_once_answers_connect() {
+    let pki = Pki::new();
+    let (mut server, port) = serve(&pki, "good", &["--echo", "--once", "--json"]);
+    let ca = pki.path("ca.pem");
+    let (code, report) =
+        connect_json(port, &["--cafile", &ca, "--peer-name", "localhost", "--send", "hi\\n"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["encrypted"], true);
+    assert_eq!(report["mode"], "SslClientMode");
+    assert_eq!(report["received"], "hi\n");
+    assert_eq!(report["received_bytes"], 3);
+    assert!(report["protocol"].as_str().unwrap().starts_with("TlsV1_"));
+    assert!(report["cipher"]["name"].as_str().unwrap().starts_with("TLS_"));
+    assert_eq!(report["peer_certificate_chain"][0]["subject"], "CN=localhost");
+    assert!(report["error"].is_null());
+    let served: Value = serde_json::from_str(&server.next_line()).unwrap();
+    assert_eq!(served["mode"], "SslServerMode");
+    assert_eq!(served["received"], "hi\n");
+    assert_eq!(server.wait(), 0);
+}
+
+#[test]
+fn expired_certificate_is_rejected_unless_ignored() {
+    let pki = Pki::new();
+    let (_server, port) = serve(&pki, "expired", &["--reply", "ok\\n"]);
+    let ca = pki.path("ca.pem");
+    let base = ["--cafile", ca.as_str(), "--peer-name", "localhost", "--send", "x"];
+    let (code, report) = connect_json(port, &base);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["encrypted"], false);
+    assert!(kinds(&report).contains(&"CertificateExpired".to_owned()), "{report}");
+    assert_eq!(report["error"]["kind"], "SslHandshakeFailedError");
+    assert!(report["received"].is_null());
+
+    let mut ignoring = base.to_vec();
+    ignoring.extend(["--ignore-errors", "CertificateExpired"]);
+    let (code, report) = connect_json(port, &ignoring);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["received"], "ok\n");
+    assert!(kinds(&report).contains(&"CertificateExpired".to_owned()));
+    assert_eq!(report["ignored_errors"][0]["kind"], "CertificateExpired");
+}
+
+#[test]
+fn wrong_host_name_is_rejected_unless_ignored() {
+    let pki = Pki::new();
+    let (_server, port) = serve(&pki, "good", &["--reply", "ok\\n"]);
+    let ca = pki.path("ca.pem");
+    let base = ["--cafile", ca.as_str(), "--peer-name", "wrong.example", "--send", "x"];
+    let (code, report) = connect_json(port, &base);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(kinds(&report), ["HostNameMismatch"]);
+
+    let mut ignoring = base.to_vec();
+    ignoring.extend(["--ignore-errors", "HostNameMismatch"]);
+    let (code, report) = connect_json(port, &ignoring);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["received"], "ok\n");
+}
+
+#[test]
+fn untrusted_certificate_is_rejected_unless_all_ignored() {
+    let pki = Pki::new();
+    let (_server, port) = serve(&pki, "untrusted", &["--reply", "ok\\n"]);
+    let ca = pki.path("ca.pem");
+    let base = ["--cafile", ca.as_str(), "--peer-name", "localhost", "--send", "x"];
+    let (code, report) = connect_json(port, &base);
+    assert_eq!(code, 1, "{report}");
+    assert!(!kinds(&report).is_empty(), "{report}");
+    assert_eq!(report["ignored_errors"], Value::Array(Vec::new()));
+
+    let mut ignoring = base.to_vec();
+    ignoring.extend(["--ignore-errors", "all"]);
+    let (code, report) = connect_json(port, &ignoring);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["ignored_errors"], report["ssl_errors"]);
+}
+
+#[test]
+fn malformed_command_lines_exit_2() {
+    for args in [
+        &["connect", "127.0.0.1:443", "--protocol", "TlsV9_9"][..],
+        &["connect", "127.0.0.1:99999"],
+        &["connect", "127.0.0.1"],
+        &["connect", "127.0.0.1:443", "--no-such-flag"],
+        &["connect", "127.0.0.1:443", "--ignore-errors", "Expired"],
+        &["connect", "127.0.0.1:443", "--send", "\\q"],
+        &["connect", "127.0.0.1:443", "--backend", "gnutls"],
+        &["serve", "127.0.0.1:0"],
+    ] {
+        let (code, _, err) = sslsock(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("error"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn configurations_a_backend_cannot_honour_are_refused_before_any_byte() {
+    // Port 9 on loopback: nothing listens, and nothing may even be tried.
+    for protocol in ["UnknownProtocol", "DtlsV1_2"] {
+        let (code, report) = connect_json(9, &["--backend", "rustls", "--protocol", protocol]);
+        assert_eq!(code, 1, "{report}");
+        assert_eq!(report["error"]["kind"], "SslInvalidUserDataError", "{report}");
+        assert!(report["error"]["message"].as_str().unwrap().contains("rustls"), "{report}");
+    }
+    let pki = Pki::new();
+    let (code, out, _) = sslsock(&[
+        "serve",
+        "127.0.0.1:0",
+        "--json",
+        "--protocol",
+        "UnknownProtocol",
+        "--cert",
+        &pki.path("good.pem"),
+        "--key",
+        &pki.path("good.key"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(!out.contains("listening on"), "{out}");
+    assert!(out.contains("SslInvalidUserDataError"), "{out}");
+}
+
+#[test]
+fn verify_depth_is_honoured_or_refused_by_name() {
+    let (_, out, _) = sslsock(&["backends", "--json"]);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let rustls = list.as_array().unwrap().iter().find(|b| b["name"] == "rustls").unwrap();
+    let supported = rustls["features"].as_array().unwrap().iter().any(|f| f == "PeerVerifyDepth");
+    let pki = Pki::new();
+    let (_server, port) = serve(&pki, "good", &["--reply", "ok\\n"]);
+    let ca = pki.path("ca.pem");
+    let (code, report) = connect_json(
+        port,
+        &[
+            "--backend",
+            "rustls",
+            "--cafile",
+            &ca,
+            "--peer-name",
+            "localhost",
+            "--verify-depth",
+            "1",
+            "--send",
+            "x",
+        ],
+    );
+    if supported {
+        assert_eq!(code, 0, "{report}");
+    } else {
+        assert_eq!(code, 1, "{report}");
+        assert_eq!(report["error"]["kind"], "SslInvalidUserDataError");
+        let message = report["error"]["message"].as_str().unwrap();
+        assert!(message.contains("rustls") && message.contains("PeerVerifyDepth"), "{message}");
+    }
+}
+
+#[test]
+fn encrypted_keys_are_decrypted_with_pass_and_refused_without() {
+    let pki = Pki::new();
+    let encrypted = pki.path("good.enc.key");
+    let (code, _, err) = run(
+        openssl(),
+        &[
+            "pkcs8",
+            "-topk8",
+            "-in",
+            &pki.path("good.key"),
+            "-out",
+            &encrypted,
+            "-passout",
+            "pass:secret",
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let cert = pki.path("good.pem");
+    let (code, out, _) = sslsock(&[
+        "serve",
+        "127.0.0.1:0",
+        "--json",
+        "--cert",
+        &cert,
+        "--key",
+        &encrypted,
+        "--pass",
+        "wrong",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("SslInvalidUserDataError") && out.contains("passphrase"), "{out}");
+
+    let server = Running::spawn(
+        BIN,
+        &["serve", "127.0.0.1:0", "--cert", &cert, "--key", &encrypted, "--pass", "secret"],
+    );
+    assert!(server.next_line().starts_with("listening on "));
+}
+
+#[test]
+fn demo_behaves_as_expected() {
+    let (code, out, err) = sslsock(&["demo"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("everything behaved as expected"), "{out}");
+    assert!(out.contains("HostNameMismatch") && out.contains("CertificateExpired"), "{out}");
+}
+
+#[test]
+fn connect_reads_from_openssl_s_server() {
+    let pki = Pki::new();
+    let server = Running::spawn(
+        openssl(),
+        &[
+            "s_server",
+            "-accept",
+            "127.0.0.1:0",
+            "-www",
+            "-cert",
+            &pki.path("good.pem"),
+            "-key",
+            &pki.path("good.key"),
+        ],
+    );
+    let accept = server.line_starting("ACCEPT");
+    let port: u16 = accept.rsplit(':').next().unwrap().parse().unwrap();
+    let ca = pki.path("ca.pem");
+    let (code, report) = connect_json(
+        port,
+        &["--cafile", &ca, "--peer-name", "localhost", "--send", "GET / HTTP/1.0\\r\\n\\r\\n"],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert!(report["received"].as_str().unwrap().starts_with("HTTP/1.0 200 ok"), "{report}");
+    assert_eq!(report["ssl_errors"], Value::Array(Vec::new()));
+}
+
+#[test]
+fn serve_answers_openssl_s_client() {
+    let pki = Pki::new();
+    let (mut server, port) = serve(&pki, "good", &["--echo", "--once", "--json"]);
+    let target = format!("127.0.0.1:{port}");
+    let ca = pki.path("ca.pem");
+    let (code, out, err) = run(
+        openssl(),
+        &[
+            "s_client",
+            "-connect",
+            &target,
+            "-CAfile",
+            &ca,
+            "-servername",
+            "localhost",
+            "-verify_return_error",
+        ],
+        b"hi\n",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("Verify return code: 0 (ok)"), "{out}");
+    let served: Value = serde_json::from_str(&server.next_line()).unwrap();
+    assert_eq!(served["received"], "hi\n", "{served}");
+    assert!(served["error"].is_null(), "{served}");
+    assert_eq!(server.wait(), 0);
+}
+
+#[test]
+fn serve_starttls_smtp_answers_openssl_s_client() {
+    let pki = Pki::new();
+    let (mut server, port) = serve(&pki, "good", &["--starttls", "smtp", "--once", "--json"]);
+    let target = format!("127.0.0.1:{port}");
+    let ca = pki.path("ca.pem");
+    let (code, out, err) = run(
+        openssl(),
+        &[
+            "s_client",
+            "-connect",
+            &target,
+            "-starttls",
+            "smtp",
+            "-CAfile",
+            &ca,
+            "-servername",
+            "localhost",
+            "-verify_return_error",
+        ],
+        b"hello\n",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("Verify return code: 0 (ok)"), "{out}");
+    let served: Value = serde_json::from_str(&server.next_line()).unwrap();
+    assert_eq!(served["encrypted"], true, "{served}");
+    assert_eq!(served["received"], "hello\n", "{served}");
+    assert_eq!(server.wait(), 0);
+}
+
+#[test]
+fn connect_starttls_talks_to_serve_starttls() {
+    let pki = Pki::new();
+    let ca = pki.path("ca.pem");
+    for proto in ["smtp", "imap", "pop3"] {
+        let (_server, port) = serve(&pki, "good", &["--starttls", proto, "--reply", "ok\\n"]);
+        let (code, report) = connect_json(
+            port,
+            &["--starttls", proto, "--cafile", &ca, "--peer-name", "localhost", "--send", "x"],
+        );
+        assert_eq!(code, 0, "{proto}: {report}");
+        assert_eq!(report["received"], "ok\n", "{proto}: {report}");
+    }
+}
+
+#[test]
+fn serve_and_connect_on_every_backend_pair() {
+    let (_, out, _) = sslsock(&["backends", "--json"]);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let usable: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["usable"] == true)
+        .map(|b| b["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!usable.is_empty());
+    let pki = Pki::new();
+    let ca = pki.path("ca.pem");
+    for server_backend in &usable {
+        let (_server, port) = serve(&pki, "good", &["--backend", server_backend, "--echo"]);
+        for client_backend in &usable {
+            let (code, report) = connect_json(
+                port,
+                &[
+                    "--backend",
+                    client_backend,
+                    "--cafile",
+                    &ca,
+                    "--peer-name",
+                    "localhost",
+                    "--send",
+                    "ping\\n",
+                ],
+            );
+            assert_eq!(code, 0, "{client_backend} -> {server_backend}: {report}");
+            assert_eq!(report["backend"], client_backend.as_str());
+            assert_eq!(report["received"], "ping\n", "{client_backend} -> {server_backend}");
+        }
+    }
+}
