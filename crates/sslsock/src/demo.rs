@@ -258,7 +258,11 @@ fn rejected(
     let kind_ok = names.is_empty() || names.iter().any(|n| has(n)) || vague;
     let got = match (&report.error, report.encrypted) {
         (Some(e), false) if e.kind == "SslHandshakeFailedError" => {
-            let note = if vague { " (the engine rejects by itself: no RecoverableVerifyErrors)" } else { "" };
+            let note = if vague {
+                " (the engine rejects by itself: no RecoverableVerifyErrors)"
+            } else {
+                ""
+            };
             format!("rejected: {}{note}", names_of(report))
         }
         (Some(e), _) => format!("{}: {}", e.kind, e.message),
