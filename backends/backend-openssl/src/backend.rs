@@ -15,14 +15,14 @@ use openssl::x509::verify::X509CheckFlags;
 use openssl::x509::X509;
 use ssl_api::{
     CertificateError, ConfigError, Feature, FeatureSet, KeyFormat, PeerVerifyMode, Role,
-    SslBackend, SslCipher, SslConfiguration, SslContext, SslMode as SocketMode, SslProtocol,
-    SslSession, TlsVersion,
+    SslBackend, SslCipher, SslConfiguration, SslContext, SslError, SslMode as SocketMode,
+    SslProtocol, SslSession, TlsVersion, VerifyRequest,
 };
 
 use crate::error::engine_error;
 use crate::pipe::Pipe;
 use crate::session::OpensslSession;
-use crate::verify::{trust_store, PeerName, Recorder};
+use crate::verify::{trust_store, verify_request, PeerName, Recorder};
 
 /// The backend's name, as [`SslBackend::name`] reports it.
 pub const NAME: &str = "openssl";
@@ -129,6 +129,7 @@ impl SslBackend for OpensslBackend {
             Feature::CipherSelection,
             Feature::ServerNameIndication,
             Feature::RecoverableVerifyErrors,
+            Feature::ChainVerification,
         ]
         .into_iter()
         .collect()
@@ -141,6 +142,13 @@ impl SslBackend for OpensslBackend {
         role: Role,
     ) -> Result<Arc<dyn SslContext>, ConfigError> {
         Ok(Arc::new(OpensslContext::new(config, role)?))
+    }
+
+    /// `X509_verify_cert` over exactly the given trust anchors, time, purpose, depth and name
+    /// (see `verify::verify_request`); OpenSSL's first error only, since no callback can be
+    /// installed on a bare `X509_STORE_CTX` in safe code.
+    fn verify_chain(&self, request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
+        verify_request(request)
     }
 }
 

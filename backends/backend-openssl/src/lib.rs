@@ -55,8 +55,9 @@
 //! Certificate verification with detailed, recoverable errors, `peer_verify_depth`, ALPN
 //! (client and server), client certificates (presented, and requested by servers), the peer's
 //! chain, the negotiated cipher and protocol, the client's SNI name on a server, and cipher
-//! selection. Not supported: OCSP, PSK, alert
-//! reporting, client-side resumption and key logging.
+//! selection, and chain verification outside a handshake (`SslBackend::verify_chain`, with
+//! explicit anchors, time, purpose, depth and name; OpenSSL's first error only there). Not
+//! supported: OCSP, PSK, alert reporting, client-side resumption and key logging.
 //!
 //! ## Example
 //!

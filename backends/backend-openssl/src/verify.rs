@@ -16,10 +16,14 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use openssl::error::ErrorStack;
+use openssl::stack::Stack;
 use openssl::x509::store::{X509Store, X509StoreBuilder};
-use openssl::x509::{X509StoreContextRef, X509};
-use ssl_api::{ConfigError, SslCertificate, SslError, SslErrorKind};
+use openssl::x509::verify::{X509CheckFlags, X509VerifyParam};
+use openssl::x509::{X509PurposeId, X509StoreContext, X509StoreContextRef, X509};
+use ssl_api::{ConfigError, Purpose, SslCertificate, SslError, SslErrorKind, VerifyRequest};
 
 use crate::error::{engine_error, verify_error_kind};
 
@@ -122,6 +126,11 @@ impl PeerName {
 /// # Errors
 /// [`ConfigError::Engine`] when OpenSSL cannot create the store.
 pub(crate) fn trust_store(cas: &[SslCertificate]) -> Result<X509Store, ConfigError> {
+    Ok(trust_store_builder(cas)?.build())
+}
+
+/// [`trust_store`] before `build`, for callers that set more on it.
+fn trust_store_builder(cas: &[SslCertificate]) -> Result<X509StoreBuilder, ConfigError> {
     let mut store = X509StoreBuilder::new().map_err(|e| engine_error(&e))?;
     for ca in cas {
         if let Ok(cert) = X509::from_der(ca.to_der()) {
@@ -129,7 +138,99 @@ pub(crate) fn trust_store(cas: &[SslCertificate]) -> Result<X509Store, ConfigErr
             let _ = store.add_cert(cert);
         }
     }
-    Ok(store.build())
+    Ok(store)
+}
+
+/// [`SslBackend::verify_chain`](ssl_api::SslBackend::verify_chain) on OpenSSL's
+/// `X509_verify_cert`: a store of exactly `request.trust` ([`trust_store`]) whose
+/// `X509VerifyParam` carries the time (`set_time`), the purpose (`set_purpose`, which also
+/// picks the trust setting as libssl's `ssl_server` / `ssl_client` do), the depth
+/// (`set_depth`) and the name (`set_host` with `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS`, as
+/// sessions do, or `set_ip`); the rest of the chain is the untrusted stack of
+/// `X509_STORE_CTX_init`.
+///
+/// The safe `openssl` crate has no way to install a verify callback on an `X509_STORE_CTX`
+/// (sessions install theirs on the `SSL`), so OpenSSL stops at the first error here and this
+/// reports that one error (`X509StoreContextRef::error`, at `current_cert`). A name OpenSSL
+/// refuses to check (`X509_VERIFY_PARAM_set1_host` fails, e.g. for an embedded NUL) is
+/// reported as `HostNameMismatch`, and an internal failure of `X509_verify_cert` as
+/// `UnspecifiedError`: never as trusted.
+///
+/// # Errors
+/// [`ConfigError::Engine`] when OpenSSL cannot allocate the objects.
+pub(crate) fn verify_request(request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
+    let e = |err: ErrorStack| engine_error(&err);
+    let Some((leaf, intermediates)) = request.chain.split_first() else {
+        return Ok(vec![SslError::new(SslErrorKind::NoPeerCertificate, None)]);
+    };
+    let unspecified = || vec![SslError::new(SslErrorKind::UnspecifiedError, Some(leaf.clone()))];
+    let Ok(leaf_x509) = X509::from_der(leaf.to_der()) else { return Ok(unspecified()) };
+    let mut untrusted = Stack::new().map_err(e)?;
+    for cert in intermediates {
+        if let Ok(x509) = X509::from_der(cert.to_der()) {
+            untrusted.push(x509).map_err(e)?;
+        }
+    }
+
+    let mut param = X509VerifyParam::new().map_err(e)?;
+    // `time_t` is 64 bits here but 32 on some platforms: hence the conversion.
+    #[allow(clippy::useless_conversion)]
+    let at = unix_seconds(request.at).try_into().unwrap_or_default();
+    param.set_time(at);
+    param
+        .set_purpose(match request.purpose {
+            Purpose::ServerAuth => X509PurposeId::SSL_SERVER,
+            Purpose::ClientAuth => X509PurposeId::SSL_CLIENT,
+        })
+        .map_err(e)?;
+    if let Some(max) = request.max_intermediates {
+        param.set_depth(i32::try_from(max).unwrap_or(i32::MAX));
+    }
+    let mut name_refused = false;
+    if let Some(host) = request.host {
+        match host.parse::<IpAddr>() {
+            Ok(ip) => param.set_ip(ip).map_err(e)?,
+            Err(_) => {
+                param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
+                name_refused = param.set_host(host).is_err();
+            }
+        }
+    }
+    let mut store = trust_store_builder(request.trust)?;
+    store.set_param(&param).map_err(e)?;
+    let store = store.build();
+
+    let mut context = X509StoreContext::new().map_err(e)?;
+    let outcome = context.init(&store, &leaf_x509, &untrusted, |ctx| {
+        let trusted = ctx.verify_cert()?;
+        let certificate = ctx
+            .current_cert()
+            .and_then(|cert| cert.to_der().ok())
+            .and_then(|der| SslCertificate::from_der(&der).ok());
+        Ok((trusted, ctx.error().as_raw(), certificate))
+    });
+    let mut errors = match outcome {
+        Ok((true, _, _)) => Vec::new(),
+        Ok((false, code, certificate)) => {
+            let kind = verify_error_kind(code);
+            // `X509_V_OK` with a failed verification: OpenSSL said no without saying why.
+            let kind = if code == 0 { SslErrorKind::UnspecifiedError } else { kind };
+            vec![SslError::new(kind, certificate.or_else(|| Some(leaf.clone())))]
+        }
+        Err(_) => unspecified(),
+    };
+    if name_refused {
+        errors.push(SslError::new(SslErrorKind::HostNameMismatch, Some(leaf.clone())));
+    }
+    Ok(errors)
+}
+
+/// Seconds since 1970 (negative before).
+fn unix_seconds(at: SystemTime) -> i64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    }
 }
 
 #[cfg(test)]

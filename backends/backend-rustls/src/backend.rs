@@ -12,13 +12,13 @@ use rustls::pki_types::{
 use rustls::{ClientConfig, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
 use ssl_api::{
     CertificateError, ConfigError, Feature, FeatureSet, KeyFormat, PeerVerifyMode, Role,
-    SslBackend, SslCipher, SslConfiguration, SslContext, SslMode, SslProtocol, SslSession,
-    TlsVersion,
+    SslBackend, SslCipher, SslConfiguration, SslContext, SslError, SslMode, SslProtocol,
+    SslSession, TlsVersion, VerifyRequest,
 };
 
 use crate::error::{engine_error, identity_error};
 use crate::session::RustlsSession;
-use crate::verify::{root_hints, trust_anchors, ChainVerifier, HandshakeVerifier};
+use crate::verify::{root_hints, trust_anchors, verify_request, ChainVerifier, HandshakeVerifier};
 
 /// The backend's name, as [`SslBackend::name`] reports it.
 pub const NAME: &str = "rustls";
@@ -113,6 +113,7 @@ impl SslBackend for RustlsBackend {
             Feature::CipherSelection,
             Feature::ServerNameIndication,
             Feature::RecoverableVerifyErrors,
+            Feature::ChainVerification,
         ]
         .into_iter()
         .collect()
@@ -125,6 +126,13 @@ impl SslBackend for RustlsBackend {
         role: Role,
     ) -> Result<Arc<dyn SslContext>, ConfigError> {
         Ok(Arc::new(RustlsContext::new(config, role)?))
+    }
+
+    /// webpki's path validation and name check, the very code a handshake runs on the peer's
+    /// chain (`verify::verify_chain_at`). At most one path error plus a name error, each
+    /// naming the leaf. A depth limit is refused (`Unsupported { PeerVerifyDepth }`).
+    fn verify_chain(&self, request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
+        verify_request(request)
     }
 }
 

@@ -38,8 +38,10 @@
 //!
 //! Certificate verification, ALPN (client and server), session tickets and resumption, client
 //! certificates (presented, and requested by servers), the peer's chain, the negotiated
-//! cipher and protocol, and cipher selection. Not supported: OCSP, PSK, alert reporting,
-//! `peer_verify_depth`, per-certificate chain errors and key logging.
+//! cipher and protocol, cipher selection, and chain verification outside a handshake
+//! (`SslBackend::verify_chain`: webpki with explicit anchors, time, purpose and name). Not
+//! supported: OCSP, PSK, alert reporting, `peer_verify_depth` (in `verify_chain` too),
+//! per-certificate chain errors and key logging.
 //!
 //! ## Example
 //!

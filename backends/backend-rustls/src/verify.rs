@@ -22,6 +22,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::UNIX_EPOCH;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -29,8 +30,11 @@ use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::time_provider::TimeProvider;
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
-use ssl_api::{ConfigError, Role, SslCertificate, SslError, SslErrorKind};
+use ssl_api::{
+    ConfigError, Feature, Purpose, Role, SslCertificate, SslError, SslErrorKind, VerifyRequest,
+};
 
+use crate::backend::NAME;
 use crate::error::verify_error_kind;
 
 /// The verifier installed in a context's rustls config (client or server side).
@@ -75,47 +79,95 @@ impl ChainVerifier {
     }
 
     /// Every trust error of `chain` (leaf first), plus a name error when `name` is given and
-    /// the leaf is not valid for it. Empty when the peer is trusted.
-    ///
-    /// webpki stops at the first path error and never says which certificate caused it, so
-    /// each error names the leaf.
+    /// the leaf is not valid for it, at the time of the context's clock. Empty when the peer
+    /// is trusted. See [`verify_chain_at`].
     pub(crate) fn verify(
         &self,
         chain: &[CertificateDer<'_>],
         name: Option<&ServerName<'_>>,
     ) -> Vec<SslError> {
-        let Some((leaf_der, intermediates)) = chain.split_first() else {
-            return vec![SslError::new(SslErrorKind::NoPeerCertificate, None)];
-        };
-        let leaf = SslCertificate::from_der(leaf_der).ok();
-        let error = |kind| SslError::new(kind, leaf.clone());
-        let Ok(end_entity) = webpki::EndEntityCert::try_from(leaf_der) else {
-            // `HandshakeVerifier` already failed the handshake for such a certificate.
-            return vec![error(SslErrorKind::UnspecifiedError)];
-        };
         // Without a clock nothing can be said about validity; rustls itself fails then.
         let now = self.clock.current_time().unwrap_or_else(UnixTime::now);
-
-        let mut errors = Vec::new();
-        if let Err(err) = end_entity.verify_for_usage(
-            self.algorithms.all,
-            &self.roots,
-            intermediates,
-            now,
-            self.usage,
-            None,
-            None,
-        ) {
-            let last = intermediates.last().and_then(|der| SslCertificate::from_der(der).ok());
-            errors.push(error(verify_error_kind(&err, leaf.as_ref(), last.as_ref())));
-        }
-        if let Some(name) = name {
-            if let Err(err) = end_entity.verify_is_valid_for_subject_name(name) {
-                errors.push(error(verify_error_kind(&err, leaf.as_ref(), None)));
-            }
-        }
-        errors
+        verify_chain_at(&self.roots, self.algorithms, self.usage, now, chain, name)
     }
+}
+
+/// The trust checks shared by handshakes ([`ChainVerifier`]) and
+/// [`SslBackend::verify_chain`](ssl_api::SslBackend::verify_chain): path validation of
+/// `chain` (leaf first) to `roots` for `usage` at `now`
+/// (`webpki::EndEntityCert::verify_for_usage`), then, when `name` is given, the name check
+/// (`verify_is_valid_for_subject_name`). Every error found, empty when trusted.
+///
+/// webpki stops at the first path error and never says which certificate caused it, so
+/// each error names the leaf.
+pub(crate) fn verify_chain_at(
+    roots: &[TrustAnchor<'_>],
+    algorithms: WebPkiSupportedAlgorithms,
+    usage: webpki::KeyUsage,
+    now: UnixTime,
+    chain: &[CertificateDer<'_>],
+    name: Option<&ServerName<'_>>,
+) -> Vec<SslError> {
+    let Some((leaf_der, intermediates)) = chain.split_first() else {
+        return vec![SslError::new(SslErrorKind::NoPeerCertificate, None)];
+    };
+    let leaf = SslCertificate::from_der(leaf_der).ok();
+    let error = |kind| SslError::new(kind, leaf.clone());
+    let Ok(end_entity) = webpki::EndEntityCert::try_from(leaf_der) else {
+        // In a handshake `HandshakeVerifier` already failed for such a certificate.
+        return vec![error(SslErrorKind::UnspecifiedError)];
+    };
+
+    let mut errors = Vec::new();
+    if let Err(err) =
+        end_entity.verify_for_usage(algorithms.all, roots, intermediates, now, usage, None, None)
+    {
+        let last = intermediates.last().and_then(|der| SslCertificate::from_der(der).ok());
+        errors.push(error(verify_error_kind(&err, leaf.as_ref(), last.as_ref())));
+    }
+    if let Some(name) = name {
+        if let Err(err) = end_entity.verify_is_valid_for_subject_name(name) {
+            errors.push(error(verify_error_kind(&err, leaf.as_ref(), None)));
+        }
+    }
+    errors
+}
+
+/// [`SslBackend::verify_chain`](ssl_api::SslBackend::verify_chain) on webpki, with the
+/// aws-lc-rs provider's signature algorithms (those a handshake context uses) and
+/// [`verify_chain_at`].
+///
+/// A host that rustls cannot parse as a server name (`ServerName::try_from`) is reported as
+/// `HostNameMismatch`: no certificate is valid for it. A time before 1970 is checked as 1970.
+///
+/// # Errors
+/// `Unsupported { PeerVerifyDepth }` for a depth limit: webpki has none to set.
+pub(crate) fn verify_request(request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
+    if request.max_intermediates.is_some() {
+        return Err(ConfigError::Unsupported { backend: NAME, feature: Feature::PeerVerifyDepth });
+    }
+    let roots = trust_anchors(request.trust)?;
+    let algorithms =
+        rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+    let usage = match request.purpose {
+        Purpose::ServerAuth => webpki::KeyUsage::server_auth(),
+        Purpose::ClientAuth => webpki::KeyUsage::client_auth(),
+    };
+    let since_epoch = request.at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = UnixTime::since_unix_epoch(since_epoch);
+    let chain: Vec<CertificateDer<'_>> =
+        request.chain.iter().map(|cert| CertificateDer::from(cert.to_der())).collect();
+    let name = match request.host.map(ServerName::try_from) {
+        None => None,
+        Some(Ok(name)) => Some(name),
+        Some(Err(_)) => {
+            let mut errors = verify_chain_at(&roots, algorithms, usage, now, &chain, None);
+            let leaf = request.chain.first().cloned();
+            errors.push(SslError::new(SslErrorKind::HostNameMismatch, leaf));
+            return Ok(errors);
+        }
+    };
+    Ok(verify_chain_at(&roots, algorithms, usage, now, &chain, name.as_ref()))
 }
 
 /// Reads `cas` as trust anchors (`webpki::anchor_from_trusted_cert`). A certificate webpki

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::certificate::SslCertificate;
 use crate::cipher::SslCipher;
@@ -54,6 +55,7 @@ features! {
     KeyLog => "Writes session secrets in SSLKEYLOGFILE format.",
     ServerNameIndication => "A server reports the SNI name the client sent.",
     RecoverableVerifyErrors => "Certificate errors are reported for the socket to decide (ignore lists, handlers, pause) instead of ending the handshake inside the engine.",
+    ChainVerification => "Verifies a given chain against explicit trust anchors at an explicit time, outside any handshake (`SslBackend::verify_chain`).",
 }
 
 impl fmt::Display for Feature {
@@ -112,6 +114,65 @@ pub enum Role {
     Server,
 }
 
+/// What a verified certificate is to be used for: the extended key usage the chain must allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Purpose {
+    /// A TLS server's certificate (id-kp-serverAuth): what a client verifies.
+    #[default]
+    ServerAuth,
+    /// A TLS client's certificate (id-kp-clientAuth): what a server verifies.
+    ClientAuth,
+}
+
+/// A chain to verify with [`SslBackend::verify_chain`]: everything the engine needs, nothing
+/// taken from the process (no system trust store, no clock).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifyRequest<'a> {
+    /// The certificate to verify first, then any intermediates, in any order.
+    pub chain: &'a [SslCertificate],
+    /// The only trust anchors.
+    pub trust: &'a [SslCertificate],
+    /// The name the leaf must be valid for: a DNS name or an IP address; `None` checks no name.
+    pub host: Option<&'a str>,
+    /// The time at which validity periods are checked.
+    pub at: SystemTime,
+    /// The extended key usage the chain must allow.
+    pub purpose: Purpose,
+    /// The most intermediate certificates allowed between the leaf and the trust anchor
+    /// (OpenSSL's `X509_VERIFY_PARAM_set_depth`); `None` for the engine's default. A backend
+    /// without `Feature::PeerVerifyDepth` refuses a limit.
+    pub max_intermediates: Option<u32>,
+}
+
+impl<'a> VerifyRequest<'a> {
+    /// A request to verify `chain` (leaf first) against exactly `trust` at `at` for `purpose`,
+    /// with no name check and no depth limit.
+    #[must_use]
+    pub fn new(
+        chain: &'a [SslCertificate],
+        trust: &'a [SslCertificate],
+        at: SystemTime,
+        purpose: Purpose,
+    ) -> VerifyRequest<'a> {
+        VerifyRequest { chain, trust, host: None, at, purpose, max_intermediates: None }
+    }
+
+    /// The same request, also checking that the leaf is valid for `host` (DNS name or IP).
+    #[must_use]
+    pub fn with_host(mut self, host: Option<&'a str>) -> VerifyRequest<'a> {
+        self.host = host;
+        self
+    }
+
+    /// The same request with at most `max` intermediates.
+    #[must_use]
+    pub fn with_max_intermediates(mut self, max: Option<u32>) -> VerifyRequest<'a> {
+        self.max_intermediates = max;
+        self
+    }
+}
+
 /// A TLS engine: its identity, its capabilities, and a factory of contexts.
 ///
 /// Implementations are thin translators (STYLE.md): they carry out the configuration they are
@@ -168,6 +229,21 @@ pub trait SslBackend: Send + Sync + fmt::Debug {
         config: &SslConfiguration,
         role: Role,
     ) -> Result<Arc<dyn SslContext>, ConfigError>;
+
+    /// Verifies `request.chain` with the engine's own path validation and name check, against
+    /// exactly `request.trust`, at `request.at` (`QSslCertificate::verify`, made testable).
+    /// Returns every error the engine reports, empty when the chain is trusted; a backend
+    /// never returns an empty list for a chain its engine rejected. Backends that implement
+    /// it claim `Feature::ChainVerification`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Unsupported`] (the default) when the engine cannot verify outside a
+    /// handshake or cannot honour a part of the request; [`ConfigError::Engine`] when the
+    /// engine fails to run at all.
+    fn verify_chain(&self, request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
+        let _ = request;
+        Err(ConfigError::Unsupported { backend: self.name(), feature: Feature::ChainVerification })
+    }
 }
 
 /// An engine configuration, built once per [`SslConfiguration`] and role and shared by every

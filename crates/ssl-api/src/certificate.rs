@@ -9,9 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::Digest;
+use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate, X509Name};
 
+use crate::certificate_text::{self, CertificateExtension};
 use crate::error::CertificateError;
+use crate::key::SslKey;
 
 /// How certificate or key bytes are encoded (`QSsl::EncodingFormat`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -34,6 +37,24 @@ pub enum PatternSyntax {
     /// A regular expression matched against whole paths below the longest literal directory
     /// prefix of the pattern.
     RegularExpression,
+}
+
+/// A digest algorithm for [`SslCertificate::digest`] (`QCryptographicHash::Algorithm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DigestAlgorithm {
+    /// MD5 (for fingerprints shown to people only; broken for anything else).
+    Md5,
+    /// SHA-1 (for fingerprints shown to people only).
+    Sha1,
+    /// SHA-224.
+    Sha224,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
 }
 
 /// A subject alternative name.
@@ -62,6 +83,7 @@ struct Parsed {
     subject_raw: Vec<u8>,
     issuer_raw: Vec<u8>,
     serial: Vec<u8>,
+    spki: Vec<u8>,
     version: u32,
     not_before: SystemTime,
     not_after: SystemTime,
@@ -85,7 +107,19 @@ impl SslCertificate {
             )));
         }
         let alt_names = match cert.subject_alternative_name() {
-            Ok(Some(ext)) => ext.value.general_names.iter().filter_map(alt_name).collect(),
+            Ok(Some(ext)) => {
+                if let Some(GeneralName::Invalid(tag, _)) = ext
+                    .value
+                    .general_names
+                    .iter()
+                    .find(|name| matches!(name, GeneralName::Invalid(..)))
+                {
+                    return Err(CertificateError::Der(format!(
+                        "subjectAltName: a name of type {tag} is not valid text"
+                    )));
+                }
+                ext.value.general_names.iter().filter_map(alt_name).collect()
+            }
             Ok(None) => Vec::new(),
             Err(e) => return Err(CertificateError::Der(format!("subjectAltName: {e}"))),
         };
@@ -106,11 +140,12 @@ impl SslCertificate {
         let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
         Ok(SslCertificate(Arc::new(Parsed {
             der: der.to_vec(),
-            subject: name_entries(cert.subject()),
-            issuer: name_entries(cert.issuer()),
+            subject: name_entries(cert.subject(), "subject")?,
+            issuer: name_entries(cert.issuer(), "issuer")?,
             subject_raw: cert.subject().as_raw().to_vec(),
             issuer_raw: cert.issuer().as_raw().to_vec(),
             serial: cert.raw_serial().to_vec(),
+            spki: cert.public_key().raw.to_vec(),
             version: cert.version().0 + 1,
             not_before: to_system_time(cert.validity().not_before.timestamp()),
             not_after: to_system_time(cert.validity().not_after.timestamp()),
@@ -289,6 +324,62 @@ impl SslCertificate {
     pub fn sha256_hex(&self) -> String {
         hex(&self.sha256())
     }
+
+    /// The digest of the DER bytes with `algorithm` (`QSslCertificate::digest`).
+    #[must_use]
+    pub fn digest(&self, algorithm: DigestAlgorithm) -> Vec<u8> {
+        let der = &self.0.der;
+        match algorithm {
+            DigestAlgorithm::Md5 => md5::Md5::digest(der).to_vec(),
+            DigestAlgorithm::Sha1 => sha1::Sha1::digest(der).to_vec(),
+            DigestAlgorithm::Sha224 => sha2::Sha224::digest(der).to_vec(),
+            DigestAlgorithm::Sha256 => sha2::Sha256::digest(der).to_vec(),
+            DigestAlgorithm::Sha384 => sha2::Sha384::digest(der).to_vec(),
+            DigestAlgorithm::Sha512 => sha2::Sha512::digest(der).to_vec(),
+        }
+    }
+
+    /// The certificate's `SubjectPublicKeyInfo`, DER.
+    #[must_use]
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.0.spki
+    }
+
+    /// The certificate's public key (`QSslCertificate::publicKey`).
+    ///
+    /// # Errors
+    /// [`CertificateError::Key`] when the key of a known algorithm (RSA, EC, Ed25519) is
+    /// malformed; keys of other algorithms are returned as `KeyAlgorithm::Other`.
+    pub fn public_key(&self) -> Result<SslKey, CertificateError> {
+        SslKey::public_key_from_der(&self.0.spki)
+    }
+
+    /// The X.509v3 extensions, in order (`QSslCertificate::extensions`).
+    #[must_use]
+    pub fn extensions(&self) -> Vec<CertificateExtension> {
+        self.with_parsed(certificate_text::extensions).unwrap_or_default()
+    }
+
+    /// A readable multi-line description (`QSslCertificate::toText`), in the words of
+    /// `openssl x509 -text` but shorter: version, serial, signature algorithm, issuer,
+    /// validity, subject, public key, extensions and SHA-256 fingerprint. Control characters
+    /// in names are shown escaped.
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        let key_line = match self.public_key() {
+            Ok(key) => format!("Public-Key: ({} bit, {:?})", key.length(), key.algorithm()),
+            Err(e) => format!("Public-Key: unreadable ({e})"),
+        };
+        let sha256 = self.sha256_hex();
+        self.with_parsed(|cert| certificate_text::to_text(cert, &key_line, &sha256))
+            .unwrap_or_default()
+    }
+
+    /// Runs `f` on x509-parser's view of the DER. `from_der` parsed the same bytes, so this
+    /// succeeds; `None` would mean the parser changed its mind.
+    fn with_parsed<R>(&self, f: impl FnOnce(&X509Certificate<'_>) -> R) -> Option<R> {
+        X509Certificate::from_der(&self.0.der).ok().map(|(_, cert)| f(&cert))
+    }
 }
 
 impl PartialEq for SslCertificate {
@@ -347,21 +438,66 @@ fn alt_name(name: &GeneralName<'_>) -> Option<AlternativeName> {
     })
 }
 
-fn name_entries(name: &X509Name<'_>) -> Vec<(String, String)> {
+/// The attributes of a name, in order, each decoded by its string type.
+///
+/// # Errors
+/// [`CertificateError::Der`] naming the attribute whose bytes are not valid for their type
+/// (a `UTF8String` that is not UTF-8, a `BMPString` of odd length…).
+fn name_entries(
+    name: &X509Name<'_>,
+    which: &str,
+) -> Result<Vec<(String, String)>, CertificateError> {
     let registry = x509_parser::objects::oid_registry();
     name.iter_attributes()
         .map(|attr| {
             let oid = attr.attr_type();
-            let key = x509_parser::objects::oid2abbrev(oid, registry)
-                .map(str::to_owned)
-                .unwrap_or_else(|_| oid.to_id_string());
-            let value = match attr.as_str() {
-                Ok(s) => s.to_owned(),
-                Err(_) => String::from_utf8_lossy(attr.attr_value().data).into_owned(),
+            let key = match x509_parser::objects::oid2abbrev(oid, registry) {
+                // OpenSSL's and Qt's short name for pkcs-9 emailAddress.
+                Ok("Email") => "emailAddress".to_owned(),
+                Ok(abbrev) => abbrev.to_owned(),
+                Err(_) => oid.to_id_string(),
             };
-            (key, value)
+            let value = attr.attr_value();
+            let text = decode_string(value.tag(), value.data).ok_or_else(|| {
+                CertificateError::Der(format!(
+                    "{which} attribute {key}: the bytes are not a valid {}",
+                    value.tag()
+                ))
+            })?;
+            Ok((key, text))
         })
         .collect()
+}
+
+/// Decodes a directory string by its ASN.1 type: UTF-8 for `UTF8String` and the ASCII types,
+/// Latin-1 for `TeletexString` (as OpenSSL shows it), UTF-16BE for `BMPString`, UTF-32BE
+/// for `UniversalString`; `#` and the hex of the bytes (RFC 4514) for any other type.
+/// `None` when the bytes are invalid for their type.
+fn decode_string(tag: Tag, data: &[u8]) -> Option<String> {
+    match tag {
+        Tag::Utf8String
+        | Tag::PrintableString
+        | Tag::NumericString
+        | Tag::Ia5String
+        | Tag::VisibleString => std::str::from_utf8(data).ok().map(str::to_owned),
+        Tag::TeletexString => Some(data.iter().map(|b| char::from(*b)).collect()),
+        Tag::BmpString => {
+            if data.len() % 2 != 0 {
+                return None;
+            }
+            let units = data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+            char::decode_utf16(units).collect::<Result<String, _>>().ok()
+        }
+        Tag::UniversalString => {
+            if data.len() % 4 != 0 {
+                return None;
+            }
+            data.chunks_exact(4)
+                .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+                .collect()
+        }
+        _ => Some(format!("#{}", hex(data))),
+    }
 }
 
 fn lookup(entries: &[(String, String)], attr: &str) -> Vec<String> {

@@ -4,7 +4,8 @@ use std::sync::{PoisonError, RwLock};
 
 use crate::certificate::SslCertificate;
 use crate::cipher::SslCipher;
-use crate::key::SslKey;
+use crate::error::{CertificateError, ConfigError};
+use crate::key::{KeyType, SslKey};
 use crate::types::{PeerVerifyMode, SslProtocol};
 
 /// Everything a TLS context is built from (`QSslConfiguration`).
@@ -69,6 +70,52 @@ impl SslConfiguration {
     /// Replaces the process-wide default configuration; sockets created afterwards use it.
     pub fn set_default_configuration(config: SslConfiguration) {
         *DEFAULT_CONFIGURATION.write().unwrap_or_else(PoisonError::into_inner) = Some(config);
+    }
+
+    /// Adds `cert` to the trust anchors of the process-wide default configuration
+    /// (`QSslConfiguration::addDefaultCaCertificate`); sockets created afterwards trust it.
+    /// A certificate already there is not added twice.
+    pub fn add_default_ca_certificate(cert: SslCertificate) {
+        SslConfiguration::add_default_ca_certificates([cert]);
+    }
+
+    /// Adds `certs` to the trust anchors of the process-wide default configuration, under one
+    /// lock (`QSslConfiguration::addDefaultCaCertificates`). Certificates already there are not
+    /// added twice.
+    pub fn add_default_ca_certificates(certs: impl IntoIterator<Item = SslCertificate>) {
+        let mut slot = DEFAULT_CONFIGURATION.write().unwrap_or_else(PoisonError::into_inner);
+        let config = slot.get_or_insert_with(SslConfiguration::default);
+        for cert in certs {
+            if !config.ca_certificates.contains(&cert) {
+                config.ca_certificates.push(cert);
+            }
+        }
+    }
+
+    /// Checks what can be checked without an engine: the private key is a private key, and
+    /// it belongs to the local certificate (its public part equals the leaf's
+    /// `SubjectPublicKeyInfo`, see [`SslKey::public_key`]). A configuration with only one of
+    /// the two, or with none, is valid here (a server needs both: its backend says so).
+    ///
+    /// A key that does not carry its public part (an Ed25519 PKCS#8 v1 key, an EC key without
+    /// its point) cannot be compared without the engine's curve arithmetic: it passes here and
+    /// the backend compares it when it builds its context (rustls `keys_match`, OpenSSL
+    /// `SSL_CTX_check_private_key`).
+    ///
+    /// # Errors
+    /// [`ConfigError::KeyMismatch`] when the key is not the leaf's;
+    /// [`ConfigError::Certificate`] when the "private key" is a public key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let Some(key) = &self.private_key else { return Ok(()) };
+        if key.key_type() != KeyType::PrivateKey {
+            return Err(CertificateError::Key("a public key is not a private key".into()).into());
+        }
+        let Some(leaf) = self.local_certificate() else { return Ok(()) };
+        let leaf_key = leaf.public_key()?;
+        match key.same_public_key(&leaf_key) {
+            Some(false) => Err(ConfigError::KeyMismatch),
+            Some(true) | None => Ok(()),
+        }
     }
 
     /// The local (leaf) certificate, if any.

@@ -188,6 +188,9 @@ pub enum CertificateError {
     /// An encrypted key could not be decrypted with the given passphrase.
     #[error("wrong passphrase or corrupt encrypted key")]
     BadPassphrase,
+    /// The key is encrypted and no passphrase was given.
+    #[error("the key is encrypted and needs a passphrase")]
+    PassphraseRequired,
     /// A file could not be read.
     #[error("cannot read {path}: {message}")]
     Io {

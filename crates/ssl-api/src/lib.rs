@@ -23,19 +23,26 @@
 
 pub mod backend;
 pub mod certificate;
+mod certificate_text;
 pub mod cipher;
 pub mod config;
 pub mod error;
 pub mod key;
+mod key_encryption;
 pub mod types;
 
-pub use backend::{Feature, FeatureSet, IoStatus, Role, SslBackend, SslContext, SslSession};
-pub use certificate::{AlternativeName, EncodingFormat, PatternSyntax, SslCertificate};
+pub use backend::{
+    Feature, FeatureSet, IoStatus, Purpose, Role, SslBackend, SslContext, SslSession, VerifyRequest,
+};
+pub use certificate::{
+    AlternativeName, DigestAlgorithm, EncodingFormat, PatternSyntax, SslCertificate,
+};
+pub use certificate_text::CertificateExtension;
 pub use cipher::SslCipher;
 pub use config::SslConfiguration;
 pub use error::{
     CertificateError, ConfigError, Error, SocketErrorKind, SslError, SslErrorKind, TlsError,
     TlsErrorKind,
 };
-pub use key::{KeyAlgorithm, KeyFormat, KeyType, SslKey};
+pub use key::{EcCurve, KeyAlgorithm, KeyFormat, KeyType, SslKey};
 pub use types::{PauseMode, PeerVerifyMode, SocketState, SslMode, SslProtocol, TlsVersion};

@@ -11,6 +11,11 @@
 //! - [`AsyncSslSocket`] / [`AsyncSslServer`] (feature `tokio`): the same on tokio.
 //! - [`conn::Connection`]: the sans-IO state machine every driver is a short loop over; no
 //!   sockets and no clock inside.
+//! - [`SslCertificate`], [`SslKey`] (passphrase-protected keys included) and the CA database
+//!   (`add_ca_certificates_from_path`, [`system_ca_certificates`],
+//!   `SslConfiguration::add_default_ca_certificates`), read by sslsocket itself so they behave
+//!   the same on every engine; [`verify_chain`] runs a chosen backend's own path validation
+//!   with explicit trust anchors and time (`QSslCertificate::verify`).
 //! - Backends, picked by Cargo feature and at run time: [`available_backends`],
 //!   [`active_backend`], [`set_active_backend`], `SslSocket::with_backend`.
 //!

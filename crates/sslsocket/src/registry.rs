@@ -140,6 +140,9 @@ pub fn context_for(
         Role::Server => SslMode::SslServerMode,
     };
     check_capabilities(backend.as_ref(), config, mode)?;
+    // The same key/certificate check on every backend, for configurations that were not
+    // set through the validating setters (`set_ssl_configuration`, servers).
+    config.validate()?;
     let mut resolved = config.clone();
     if config.system_ca_certificates
         && config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone

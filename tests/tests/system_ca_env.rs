@@ -1,0 +1,21 @@
+//! `system_ca_certificates()` honours `SSL_CERT_FILE` / `SSL_CERT_DIR`. One test in its own
+//! binary: environment variables are process-wide, and the store is loaded once per process.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use conformance::pki::Authority;
+
+#[test]
+fn ssl_cert_file_and_dir_replace_the_platform_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (Authority::root("env root a"), Authority::root("env root b"));
+    let file = dir.path().join("roots.pem");
+    std::fs::write(&file, a.certificate.to_pem() + &b.certificate.to_pem()).unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    // Edition 2021: `set_var` is safe; nothing else runs in this process yet.
+    std::env::set_var("SSL_CERT_FILE", &file);
+    std::env::set_var("SSL_CERT_DIR", &empty);
+
+    let loaded = sslsocket::system_ca_certificates();
+    assert_eq!(loaded, [a.certificate, b.certificate]);
+}
