@@ -88,7 +88,7 @@ pub struct BackendsArgs {
 /// `connect`.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The server, HOST:PORT (IPv6 as [ADDR]:PORT).
+    /// The server, HOST:PORT (an IPv6 address in brackets: `[::1]:8443`).
     #[arg(value_name = "HOST:PORT", value_parser = parse_connect_target)]
     pub target: Target,
     /// The TLS engine (default: SSLSOCKET_BACKEND, else the first compiled in).
@@ -103,7 +103,7 @@ pub struct ConnectArgs {
 /// `probe`.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// The server, HOST:PORT (IPv6 as [ADDR]:PORT).
+    /// The server, HOST:PORT (an IPv6 address in brackets: `[::1]:8443`).
     #[arg(value_name = "HOST:PORT", value_parser = parse_connect_target)]
     pub target: Target,
     #[command(flatten)]
