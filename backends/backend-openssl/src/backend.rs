@@ -14,9 +14,9 @@ use openssl::ssl::{
 use openssl::x509::verify::X509CheckFlags;
 use openssl::x509::X509;
 use ssl_api::{
-    CertificateError, ConfigError, Feature, FeatureSet, KeyFormat, PeerVerifyMode, Role,
-    SslBackend, SslCipher, SslConfiguration, SslContext, SslError, SslMode as SocketMode,
-    SslProtocol, SslSession, TlsVersion, VerifyRequest,
+    CertificateError, ConfigError, Feature, FeatureSet, KeyFormat, PeerVerifyMode,
+    PskAuthenticator, Role, SslBackend, SslCipher, SslConfiguration, SslContext, SslError,
+    SslMode as SocketMode, SslProtocol, SslSession, TlsVersion, VerifyRequest,
 };
 
 use crate::error::engine_error;
@@ -130,6 +130,8 @@ impl SslBackend for OpensslBackend {
             Feature::ServerNameIndication,
             Feature::RecoverableVerifyErrors,
             Feature::ChainVerification,
+            Feature::Psk,
+            Feature::KeyLog,
         ]
         .into_iter()
         .collect()
@@ -230,6 +232,7 @@ impl OpensslContext {
         builder.set_verify(SslVerifyMode::NONE);
 
         set_alpn(&mut builder, &config.alpn_protocols, role)?;
+        set_callbacks(&mut builder, config, role);
         match role {
             Role::Server => {
                 // Server-side resumption: libssl's session cache and tickets. A session the
@@ -422,6 +425,42 @@ fn set_ciphers(
     Ok(())
 }
 
+/// Installs the pre-shared key handler (`SSL_CTX_set_psk_client_callback` /
+/// `SSL_CTX_set_psk_server_callback`, used by TLS 1.2 PSK suites and TLS 1.3 external PSKs)
+/// and the key log (`SSL_CTX_set_keylog_callback`). A PSK the handler leaves empty refuses
+/// the handshake (the engine's answer to an unknown identity).
+fn set_callbacks(builder: &mut SslContextBuilder, config: &SslConfiguration, role: Role) {
+    if let Some(handler) = config.pre_shared_key.clone() {
+        match role {
+            Role::Client => builder.set_psk_client_callback(move |_, hint, identity, psk| {
+                // The identity is written as a C string: one byte is the terminating NUL.
+                let max_identity = identity.len().saturating_sub(1);
+                let mut auth =
+                    PskAuthenticator::new(hint.unwrap_or_default(), &[], max_identity, psk.len());
+                handler.call(&mut auth);
+                if auth.pre_shared_key().is_empty() || auth.identity().contains(&0) {
+                    return Err(openssl::error::ErrorStack::get());
+                }
+                let id = auth.identity();
+                identity[..id.len()].copy_from_slice(id);
+                identity[id.len()] = 0;
+                psk[..auth.pre_shared_key().len()].copy_from_slice(auth.pre_shared_key());
+                Ok(auth.pre_shared_key().len())
+            }),
+            Role::Server => builder.set_psk_server_callback(move |_, identity, psk| {
+                let mut auth =
+                    PskAuthenticator::new(&[], identity.unwrap_or_default(), 0, psk.len());
+                handler.call(&mut auth);
+                psk[..auth.pre_shared_key().len()].copy_from_slice(auth.pre_shared_key());
+                Ok(auth.pre_shared_key().len())
+            }),
+        }
+    }
+    if let Some(log) = config.key_log.clone() {
+        builder.set_keylog_callback(move |_, line| log.log(line));
+    }
+}
+
 /// Installs the local certificate chain and private key, if the configuration has them.
 fn set_identity(
     builder: &mut SslContextBuilder,
@@ -429,7 +468,8 @@ fn set_identity(
     role: Role,
 ) -> Result<(), ConfigError> {
     let key = match (&config.private_key, config.local_certificate_chain.split_first()) {
-        (None, None) if role == Role::Client => return Ok(()),
+        // A PSK server authenticates with the key alone.
+        (None, None) if role == Role::Client || config.pre_shared_key.is_some() => return Ok(()),
         (Some(key), Some(chain)) => (key, chain),
         _ => return Err(ConfigError::MissingIdentity),
     };

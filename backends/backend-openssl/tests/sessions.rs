@@ -712,8 +712,8 @@ fn capabilities_describe_openssl() {
     assert!(features.contains(Feature::ServerNameIndication));
     assert!(features.contains(Feature::RecoverableVerifyErrors));
     assert!(!features.contains(Feature::SessionTicket));
-    assert!(!features.contains(Feature::KeyLog));
-    assert!(!features.contains(Feature::Psk));
+    assert!(features.contains(Feature::KeyLog));
+    assert!(features.contains(Feature::Psk));
 }
 
 #[test]

@@ -11,8 +11,8 @@ use rustls::pki_types::{
 };
 use rustls::{ClientConfig, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
 use ssl_api::{
-    CertificateError, ConfigError, Feature, FeatureSet, KeyFormat, PeerVerifyMode, Role,
-    SslBackend, SslCipher, SslConfiguration, SslContext, SslError, SslMode, SslProtocol,
+    CertificateError, ConfigError, Feature, FeatureSet, KeyFormat, KeyLogHandler, PeerVerifyMode,
+    Role, SslBackend, SslCipher, SslConfiguration, SslContext, SslError, SslMode, SslProtocol,
     SslSession, TlsVersion, VerifyRequest,
 };
 
@@ -111,6 +111,7 @@ impl SslBackend for RustlsBackend {
             Feature::SessionCipher,
             Feature::SessionProtocol,
             Feature::CipherSelection,
+            Feature::KeyLog,
             Feature::ServerNameIndication,
             Feature::RecoverableVerifyErrors,
             Feature::ChainVerification,
@@ -179,6 +180,9 @@ impl RustlsContext {
                     None => builder.with_no_client_auth(),
                 };
                 client.alpn_protocols.clone_from(&config.alpn_protocols);
+                if let Some(log) = &config.key_log {
+                    client.key_log = Arc::new(KeyLogAdapter(log.clone()));
+                }
                 let clock = Arc::clone(&client.time_provider);
                 (Engine::Client(Arc::new(client)), clock)
             }
@@ -198,6 +202,9 @@ impl RustlsContext {
                 // `with_single_cert` checks that the key matches the leaf.
                 let mut server = builder.with_single_cert(chain, key).map_err(identity_error)?;
                 server.alpn_protocols.clone_from(&config.alpn_protocols);
+                if let Some(log) = &config.key_log {
+                    server.key_log = Arc::new(KeyLogAdapter(log.clone()));
+                }
                 // Stateless tickets (RFC 5077) as well as rustls's default stateful cache.
                 server.ticketer = aws_lc_rs::Ticketer::new().map_err(|e| engine_error(&e))?;
                 let clock = Arc::clone(&server.time_provider);
@@ -380,5 +387,21 @@ mod tests {
             protocol_versions(SslProtocol::TlsV1_3).unwrap()[0].version,
             rustls::ProtocolVersion::TLSv1_3
         );
+    }
+}
+
+/// The configuration's key log handler as rustls's `KeyLog` (`ClientConfig::key_log` /
+/// `ServerConfig::key_log`), formatting NSS key log lines.
+struct KeyLogAdapter(KeyLogHandler);
+
+impl std::fmt::Debug for KeyLogAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("KeyLogAdapter").field(&self.0).finish()
+    }
+}
+
+impl rustls::KeyLog for KeyLogAdapter {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        self.0.log(&KeyLogHandler::format_line(label, client_random, secret));
     }
 }

@@ -461,7 +461,8 @@ fn capabilities_describe_rustls() {
     let features = backend.features();
     assert!(features.contains(Feature::CertificateVerification));
     assert!(!features.contains(Feature::DetailedVerifyErrors));
-    assert!(!features.contains(Feature::KeyLog));
+    assert!(features.contains(Feature::KeyLog));
+    assert!(!features.contains(Feature::Psk));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use std::sync::{PoisonError, RwLock};
 
+use crate::callbacks::{KeyLogHandler, PskHandler};
 use crate::certificate::SslCertificate;
 use crate::cipher::SslCipher;
 use crate::error::{CertificateError, ConfigError};
@@ -35,6 +36,11 @@ pub struct SslConfiguration {
     pub ciphers: Vec<SslCipher>,
     /// ALPN protocols, most preferred first; empty means no ALPN.
     pub alpn_protocols: Vec<Vec<u8>>,
+    /// Pre-shared key authentication (TLS-PSK): called during the handshake on both sides.
+    /// Needs `Feature::Psk`. A server with a PSK handler may have no certificate.
+    pub pre_shared_key: Option<PskHandler>,
+    /// Receives the session secrets in SSLKEYLOGFILE format. Needs `Feature::KeyLog`.
+    pub key_log: Option<KeyLogHandler>,
 }
 
 impl Default for SslConfiguration {
@@ -49,6 +55,8 @@ impl Default for SslConfiguration {
             private_key: None,
             ciphers: Vec::new(),
             alpn_protocols: Vec::new(),
+            pre_shared_key: None,
+            key_log: None,
         }
     }
 }

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod callbacks;
 pub mod certificate;
 mod certificate_text;
 pub mod cipher;
@@ -34,6 +35,7 @@ pub mod types;
 pub use backend::{
     Feature, FeatureSet, IoStatus, Purpose, Role, SslBackend, SslContext, SslSession, VerifyRequest,
 };
+pub use callbacks::{KeyLogHandler, PskAuthenticator, PskHandler};
 pub use certificate::{
     AlternativeName, DigestAlgorithm, EncodingFormat, PatternSyntax, SslCertificate,
 };

@@ -99,10 +99,11 @@ pub use registry::{
 };
 pub use ssl_api::{
     AlternativeName, CertificateError, CertificateExtension, ConfigError, DigestAlgorithm, EcCurve,
-    EncodingFormat, Error, Feature, FeatureSet, KeyAlgorithm, KeyFormat, KeyType, PatternSyntax,
-    PauseMode, PeerVerifyMode, Purpose, Role, SocketErrorKind, SocketState, SslBackend,
-    SslCertificate, SslCipher, SslConfiguration, SslError, SslErrorKind, SslKey, SslMode,
-    SslProtocol, TlsError, TlsErrorKind, TlsVersion, VerifyRequest,
+    EncodingFormat, Error, Feature, FeatureSet, KeyAlgorithm, KeyFormat, KeyLogHandler, KeyType,
+    PatternSyntax, PauseMode, PeerVerifyMode, PskAuthenticator, PskHandler, Purpose, Role,
+    SocketErrorKind, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
+    SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
+    VerifyRequest,
 };
 #[cfg(feature = "tokio")]
 pub use tokio_driver::{

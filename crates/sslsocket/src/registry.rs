@@ -182,6 +182,8 @@ pub fn check_capabilities(
         (alpn && !client, Feature::ServerSideAlpn),
         (client && !config.local_certificate_chain.is_empty(), Feature::ClientCertificates),
         (client && verify == PeerVerifyMode::QueryPeer, Feature::RecoverableVerifyErrors),
+        (config.pre_shared_key.is_some(), Feature::Psk),
+        (config.key_log.is_some(), Feature::KeyLog),
         (
             !client
                 && matches!(
