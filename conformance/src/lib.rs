@@ -17,6 +17,7 @@
 
 pub mod driver;
 pub mod harness;
+pub mod limbo;
 pub mod matrix;
 pub mod outcome;
 pub mod pki;
