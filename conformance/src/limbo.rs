@@ -58,11 +58,12 @@ pub fn load() -> (Vec<Case>, Vec<(String, String)>) {
             path.display()
         )
     });
-    let suite: Value = serde_json::from_str(&text).unwrap();
+    let suite: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
     let mut cases = Vec::new();
     let mut skipped = Vec::new();
-    for case in suite["testcases"].as_array().unwrap() {
-        let id = case["id"].as_str().unwrap().to_owned();
+    for case in suite["testcases"].as_array().map_or(&[][..], Vec::as_slice) {
+        let id = case["id"].as_str().unwrap_or("(no id)").to_owned();
         match prepare(case) {
             Ok(prepared) => cases.push(prepared),
             Err(reason) => skipped.push((id, reason)),
@@ -109,7 +110,7 @@ fn prepare(case: &Value) -> Result<Case, String> {
         SslCertificate::from_pem(pem.as_bytes())
             .map_err(|e| format!("x509-parser rejects a certificate: {e}"))
     };
-    let mut chain = parse(case["peer_certificate"].as_str().unwrap())?;
+    let mut chain = parse(case["peer_certificate"].as_str().ok_or("no peer certificate")?)?;
     for pem in strings(&case["untrusted_intermediates"]) {
         chain.extend(parse(&pem)?);
     }
@@ -122,14 +123,16 @@ fn prepare(case: &Value) -> Result<Case, String> {
         None => SystemTime::now(),
     };
     Ok(Case {
-        id: case["id"].as_str().unwrap().to_owned(),
+        id: case["id"].as_str().unwrap_or("(no id)").to_owned(),
         expected_success: case["expected_result"] == "SUCCESS",
         chain,
         trust,
         host: name["value"].as_str().map(str::to_owned),
         at,
         purpose,
-        max_intermediates: case["max_chain_depth"].as_u64().map(|d| u32::try_from(d).unwrap()),
+        max_intermediates: case["max_chain_depth"]
+            .as_u64()
+            .map(|d| u32::try_from(d).unwrap_or(u32::MAX)),
     })
 }
 
@@ -153,4 +156,47 @@ pub fn rfc3339(text: &str) -> Option<SystemTime> {
     let secs = u64::try_from(days * 86_400 + h * 3600 + min * 60 + s).ok()?;
     let millis: u64 = format!("{fraction:0<3}")[..3].parse().ok()?;
     Some(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis))
+}
+
+/// One case's answer on one backend.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// The case's id.
+    pub id: String,
+    /// The suite's expected answer.
+    pub expected: Answer,
+    /// The backend's answer, or why it could not run the case.
+    pub answer: Result<Answer, String>,
+}
+
+/// Runs every expressible case on `backend`'s chain verification. A case the backend reports
+/// as unsupported (e.g. a depth limit) carries that reason.
+#[must_use]
+pub fn run(backend: &dyn sslsocket::SslBackend) -> Vec<Verdict> {
+    let (cases, _) = load();
+    cases
+        .iter()
+        .map(|case| {
+            let request =
+                sslsocket::VerifyRequest::new(&case.chain, &case.trust, case.at, case.purpose)
+                    .with_host(case.host.as_deref())
+                    .with_max_intermediates(case.max_intermediates);
+            let answer = match backend.verify_chain(&request) {
+                Ok(errors) if errors.is_empty() => Ok(Answer::Accepted),
+                Ok(_) => Ok(Answer::Rejected),
+                Err(e) => Err(e.to_string()),
+            };
+            let expected = if case.expected_success { Answer::Accepted } else { Answer::Rejected };
+            Verdict { id: case.id.clone(), expected, answer }
+        })
+        .collect()
+}
+
+/// `run` counted: (cases answered, answers equal to the expected one, cases not run).
+#[must_use]
+pub fn summary(verdicts: &[Verdict]) -> (usize, usize, usize) {
+    let answered = verdicts.iter().filter(|v| v.answer.is_ok()).count();
+    let agree =
+        verdicts.iter().filter(|v| v.answer.as_ref().is_ok_and(|a| *a == v.expected)).count();
+    (answered, agree, verdicts.len() - answered)
 }

@@ -56,8 +56,37 @@ fn main() -> ExitCode {
     let cells = matrix::run(&backends, &drivers, &args.scenario);
     let took = started.elapsed();
     let platform = format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH);
+    // The verification API's answer per x509-limbo case, per backend that has one.
+    let limbo: Vec<(&'static str, Vec<conformance::limbo::Verdict>)> =
+        if "x509_limbo_chain_verification".contains(&args.scenario) {
+            backends
+                .iter()
+                .filter(|b| b.features().contains(sslsocket::Feature::ChainVerification))
+                .map(|b| (b.name(), conformance::limbo::run(b.as_ref())))
+                .collect()
+        } else {
+            Vec::new()
+        };
     match args.format {
-        Format::Json => println!("{:#}", matrix::json(&cells, &backends, &platform, took)),
+        Format::Json => {
+            let mut doc = matrix::json(&cells, &backends, &platform, took);
+            doc["limbo"] = serde_json::Value::Array(
+                limbo
+                    .iter()
+                    .flat_map(|(backend, verdicts)| {
+                        verdicts.iter().map(move |v| {
+                            serde_json::json!({
+                                "backend": backend,
+                                "case": v.id,
+                                "expected": format!("{:?}", v.expected),
+                                "answer": match &v.answer { Ok(a) => format!("{a:?}"), Err(e) => format!("unsupported: {e}") },
+                            })
+                        })
+                    })
+                    .collect(),
+            );
+            println!("{doc:#}");
+        }
         Format::Markdown | Format::Table => {
             let body = if matches!(args.format, Format::Markdown) {
                 matrix::markdown(&cells)
@@ -70,6 +99,13 @@ fn main() -> ExitCode {
             }
             println!("time: {:.1} s\n", took.as_secs_f64());
             print!("{body}");
+            for (backend, verdicts) in &limbo {
+                let (answered, agree, not_run) = conformance::limbo::summary(verdicts);
+                println!(
+                    "\nx509-limbo on {backend}: {answered} cases answered, {agree} as the suite expects, {} otherwise (engine differences), {not_run} not run (an option the backend lacks)",
+                    answered - agree
+                );
+            }
         }
     }
     let failed = cells

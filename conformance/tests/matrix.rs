@@ -84,7 +84,7 @@ matrix! {
     write_before_encrypted_is_sent_after_encrypted, starttls_after_a_plaintext_exchange_with_peeked_data,
     one_byte_chunks, read_buffer_limit_under_a_flood_loses_nothing, abort_from_inside_an_event_handler,
     close_from_inside_an_event_handler, transfer_64mib_sha256, close_notify_is_a_clean_end, truncation_is_an_error,
-    peer_dies_mid_handshake, garbage_instead_of_tls, handshake_timeout,
+    peer_dies_mid_handshake, garbage_instead_of_tls, handshake_timeout, x509_limbo_chain_verification,
 }
 
 cross! {

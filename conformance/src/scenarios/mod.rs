@@ -5,6 +5,7 @@ mod certificates;
 mod handshake;
 mod io;
 mod names;
+mod verification;
 mod verify_modes;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -37,6 +38,7 @@ pub fn all() -> Vec<Scenario> {
     list.extend(certificates::scenarios());
     list.extend(verify_modes::scenarios());
     list.extend(io::scenarios());
+    list.extend(verification::scenarios());
     list
 }
 
