@@ -354,6 +354,22 @@ fn version_number(version: &str) -> u64 {
     next() * 10000 + next() * 100 + next()
 }
 
+/// The configuration's key log handler as rustls's `KeyLog` (`ClientConfig::key_log` /
+/// `ServerConfig::key_log`), formatting NSS key log lines.
+struct KeyLogAdapter(KeyLogHandler);
+
+impl std::fmt::Debug for KeyLogAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("KeyLogAdapter").field(&self.0).finish()
+    }
+}
+
+impl rustls::KeyLog for KeyLogAdapter {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        self.0.log(&KeyLogHandler::format_line(label, client_random, secret));
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -387,21 +403,5 @@ mod tests {
             protocol_versions(SslProtocol::TlsV1_3).unwrap()[0].version,
             rustls::ProtocolVersion::TLSv1_3
         );
-    }
-}
-
-/// The configuration's key log handler as rustls's `KeyLog` (`ClientConfig::key_log` /
-/// `ServerConfig::key_log`), formatting NSS key log lines.
-struct KeyLogAdapter(KeyLogHandler);
-
-impl std::fmt::Debug for KeyLogAdapter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("KeyLogAdapter").field(&self.0).finish()
-    }
-}
-
-impl rustls::KeyLog for KeyLogAdapter {
-    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        self.0.log(&KeyLogHandler::format_line(label, client_random, secret));
     }
 }
