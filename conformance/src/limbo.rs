@@ -1,5 +1,5 @@
 //! The x509-limbo suite (C2SP/x509-limbo, the hand-written namespaces, in
-//! `shared/testdata/x509-limbo/limbo-core.json`): loading its cases as [`VerifyRequest`]
+//! `shared/testdata/x509-limbo/limbo-core.json`): loading its cases as [`sslsocket::VerifyRequest`]
 //! parts, and running them on a backend's chain verification.
 
 use std::path::PathBuf;
