@@ -3,6 +3,14 @@
 
 pub use conformance::driver;
 
+pub mod hostile;
+pub mod leaks;
+#[cfg(feature = "tokio")]
+pub mod load;
+pub mod peers;
+pub mod relay;
+pub mod table;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,9 +23,11 @@ use sslsocket::{Connection, SslBackend, SslCertificate, SslConfiguration};
 /// `SSLSOCKET_TEST_BACKENDS=rustls,openssl` restricts the run to those names.
 #[must_use]
 pub fn backends() -> Vec<Arc<dyn SslBackend>> {
+    let only = std::env::var("SSLSOCKET_TEST_BACKENDS").ok();
     sslsocket::registry::compiled_backends()
         .into_iter()
         .filter(|b| b.availability().is_ok())
+        .filter(|b| only.as_deref().is_none_or(|list| list.split(',').any(|n| n == b.name())))
         .collect()
 }
 

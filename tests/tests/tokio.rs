@@ -6,82 +6,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use conformance::pki::{Authority, Identity, LeafSpec};
+use conformance::pki::{Authority, LeafSpec};
 use sha2::{Digest, Sha256};
 use sslsocket::{
-    AsyncAccepted, AsyncSslServer, AsyncSslSocket, Decision, Event, SocketErrorKind, SslBackend,
+    AsyncAccepted, AsyncSslServer, AsyncSslSocket, Decision, Event, SocketErrorKind,
     SslCertificate, SslError, SslErrorKind, SslErrorsHandler, SslMode,
 };
+use sslsocket_tests::load::{echo_once, echo_server, peak_rss_kib, runtime};
 use sslsocket_tests::{backends, client_config, recoverable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-/// An echo server: every accepted socket is split and copied onto itself.
-async fn echo_server(
-    backend: &Arc<dyn SslBackend>,
-    identity: &Identity,
-    timeout: Duration,
-) -> (u16, tokio::task::JoinHandle<Vec<AsyncAccepted>>, tokio::sync::oneshot::Sender<()>) {
-    let mut server = AsyncSslServer::with_backend_handle(backend.clone());
-    server.set_ssl_configuration(identity.server_config());
-    server.set_handshake_timeout(timeout);
-    server.set_max_pending_handshakes(1024);
-    server.bind("127.0.0.1:0").await.unwrap();
-    let port = server.local_addr().unwrap().port();
-    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(async move {
-        let mut failures = Vec::new();
-        loop {
-            tokio::select! {
-                _ = &mut stop_rx => return failures,
-                next = server.accept_next() => match next.unwrap() {
-                    AsyncAccepted::Encrypted(socket) => {
-                        tokio::spawn(async move {
-                            let (mut r, mut w) = tokio::io::split(*socket);
-                            let _ = tokio::io::copy(&mut r, &mut w).await;
-                            let _ = w.shutdown().await;
-                        });
-                    }
-                    failed @ AsyncAccepted::Failed(_) => failures.push(failed),
-                },
-            }
-        }
-    });
-    (port, task, stop_tx)
-}
-
-async fn echo_once(
-    backend: Arc<dyn SslBackend>,
-    ca: SslCertificate,
-    port: u16,
-    seed: u8,
-) -> Result<(), String> {
-    let payload: Vec<u8> = (0..64 * 1024).map(|i: usize| (i as u8).wrapping_mul(seed)).collect();
-    let mut socket = AsyncSslSocket::with_backend_handle(backend);
-    socket.set_ssl_configuration(client_config(&ca));
-    socket
-        .connect_to_host_encrypted("localhost", port)
-        .await
-        .map_err(|e| format!("connect: {e:?}"))?;
-    socket.write_all(&payload).await.map_err(|e| format!("write: {e}"))?;
-    socket.flush().await.map_err(|e| format!("flush: {e}"))?;
-    let mut echoed = vec![0u8; payload.len()];
-    socket.read_exact(&mut echoed).await.map_err(|e| format!("read: {e}"))?;
-    if Sha256::digest(&echoed) != Sha256::digest(&payload) {
-        return Err("echo differs".into());
-    }
-    socket.shutdown().await.map_err(|e| format!("shutdown: {e}"))?;
-    Ok(())
-}
-
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
 
 #[test]
 fn a_thousand_concurrent_clients_each_echo_64_kib_intact() {

@@ -286,16 +286,20 @@ impl Connection {
     /// `WouldBlock` when `wr` took nothing; any other writer error has already ended the
     /// connection when it is returned.
     pub fn poll_transmit(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
-        let result = self.transmit(wr);
-        match &result {
-            Ok(_) => self.progress_close(),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        match self.transmit(wr) {
+            Ok(n) => {
+                self.progress_close();
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
             Err(e) => {
-                let err = io::Error::new(e.kind(), e.to_string());
-                self.fail(Error::io(err));
+                // The connection keeps the original (with its OS error code); the caller gets
+                // a copy.
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.fail(Error::io(e));
+                Err(copy)
             }
         }
-        result
     }
 
     fn transmit(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {

@@ -1,0 +1,7 @@
+//! Arbitrary bytes as the server's, to a client `Connection` mid-handshake, on the backend
+//! the first byte picks (see `sslsocket_tests::hostile::connection_input`).
+#![no_main]
+
+use sslsocket_tests::hostile;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hostile::connection_client(data));
