@@ -470,3 +470,20 @@ fn a_graceful_close_by_the_peer_counts_as_flushed() {
         assert!(p.client_events.contains(&Event::BytesWritten(10)), "{}", backend.name());
     }
 }
+
+#[test]
+fn a_connection_that_closed_after_its_handshake_still_reports_it_was_encrypted() {
+    for backend in backends() {
+        let mut p = good_pair(&backend);
+        start(&mut p);
+        p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
+        p.server.disconnect_from_host();
+        p.drive_bounded(STEPS).unwrap();
+        assert!(!p.client.is_encrypted(), "{}: closed", backend.name());
+        assert!(p.client.was_encrypted() && p.server.was_encrypted(), "{}", backend.name());
+        let mut failed = expired_pair(&backend);
+        start(&mut failed);
+        failed.drive_bounded(STEPS).unwrap();
+        assert!(!failed.client.was_encrypted(), "{}: rejected before Encrypted", backend.name());
+    }
+}

@@ -99,7 +99,9 @@ impl ConnectionReport {
     /// chain and every verification error (`ignored_errors`: those `ignore` covers).
     pub fn record_session(&mut self, socket: &SslSocket, ignore: Option<&IgnoreSpec>) {
         let features = socket.connection().backend().features();
-        self.encrypted = socket.is_encrypted();
+        // The handshake completed, even if the peer has closed since (it may have sent its
+        // data and close_notify right behind its Finished).
+        self.encrypted = socket.connection().was_encrypted();
         self.mode = format!("{:?}", socket.mode());
         self.protocol = match socket.session_protocol() {
             SslProtocol::UnknownProtocol => None,

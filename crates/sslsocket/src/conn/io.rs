@@ -244,6 +244,7 @@ impl Connection {
 
     pub(super) fn on_encrypted(&mut self) {
         self.deadline = None;
+        self.was_encrypted = true;
         self.events.push_back(Event::Encrypted);
         self.pull_plaintext();
     }

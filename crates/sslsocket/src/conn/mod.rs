@@ -90,6 +90,8 @@ pub struct Connection {
     ignore: Ignore,
     deadline: Option<Instant>,
     paused: bool,
+    /// `Encrypted` was reached on this connection (it may have closed since).
+    was_encrypted: bool,
 }
 
 /// Ciphertext the engine may hold back in `out` before plaintext stops being encrypted.
@@ -127,6 +129,7 @@ impl Connection {
             ignore: Ignore::Nothing,
             deadline: None,
             paused: false,
+            was_encrypted: false,
         }
     }
 
@@ -154,6 +157,13 @@ impl Connection {
     #[must_use]
     pub fn is_encrypted(&self) -> bool {
         matches!(self.phase, Phase::Encrypted(_))
+    }
+
+    /// Whether this connection's handshake completed and the peer was accepted, even if it
+    /// has closed since (`is_encrypted` turns false when the connection ends).
+    #[must_use]
+    pub fn was_encrypted(&self) -> bool {
+        self.was_encrypted
     }
 
     /// The last error, sticky once fatal.
@@ -546,6 +556,7 @@ impl Connection {
         self.handshake_errors.clear();
         self.deadline = None;
         self.paused = false;
+        self.was_encrypted = false;
         self.read_buf.clear();
         self.out.clear();
     }
