@@ -35,6 +35,9 @@ impl Transport {
     /// Adopts a connected std stream.
     pub(crate) fn adopt(stream: std::net::TcpStream) -> io::Result<Transport> {
         stream.set_nonblocking(true)?;
+        // Handshake flights and small answers go out at once (Nagle would hold a server's
+        // reply behind its unacknowledged session tickets), as on connected client streams.
+        stream.set_nodelay(true)?;
         Transport::new(TcpStream::from_std(stream))
     }
 

@@ -2,6 +2,9 @@
 
 use std::collections::VecDeque;
 
+/// Capacity the read buffer keeps when it empties.
+const KEEP_CAPACITY: usize = 256 * 1024;
+
 /// Bytes received and not yet read by the application.
 #[derive(Debug, Default)]
 pub(crate) struct ReadBuffer {
@@ -26,9 +29,10 @@ impl ReadBuffer {
     pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.peek(out);
         self.bytes.drain(..n);
-        if self.bytes.is_empty() {
-            // Release the memory of a burst once it has been read.
-            self.bytes.shrink_to(16 * 1024);
+        if self.bytes.is_empty() && self.bytes.capacity() > KEEP_CAPACITY {
+            // Release the memory of a burst once it has been read, but keep a working
+            // buffer: freeing and refaulting it on every read costs more than the copy.
+            self.bytes.shrink_to(KEEP_CAPACITY);
         }
         n
     }

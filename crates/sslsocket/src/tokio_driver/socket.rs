@@ -19,6 +19,11 @@ use crate::blocking::EventHandler;
 use crate::conn::{Connection, Event};
 use crate::forward::forward_connection_api;
 
+/// Write-then-read rounds one `pump` call makes at most.
+const PUMP_ROUNDS: usize = 4;
+/// Transport reads one round makes at most.
+const READS_PER_ROUND: usize = 16;
+
 /// A TLS socket with QSslSocket's contract on tokio: `AsyncRead` + `AsyncWrite`, so
 /// `tokio::io::copy`, `BufReader`, codecs and `tokio::io::split` work.
 ///
@@ -399,7 +404,10 @@ impl AsyncSslSocket {
     fn pump(&mut self) -> bool {
         let Some(stream) = &self.stream else { return false };
         let mut progressed = false;
-        loop {
+        // Bounded, so the caller checks what it waits for (e.g. `Encrypted`) between rounds
+        // instead of draining a fast peer into memory first; the caller loops while this
+        // reports progress, and waits only after a round that moved nothing.
+        for _ in 0..PUMP_ROUNDS {
             let mut moved = false;
             while self.conn.wants_write() {
                 match self.conn.poll_transmit(&mut TryIo(stream)) {
@@ -407,7 +415,10 @@ impl AsyncSslSocket {
                     _ => break,
                 }
             }
-            while self.conn.wants_read() {
+            for _ in 0..READS_PER_ROUND {
+                if !self.conn.wants_read() {
+                    break;
+                }
                 match self.conn.handle_readable(&mut TryIo(stream), Instant::now()) {
                     Ok(0) => {
                         moved = true;
@@ -422,6 +433,7 @@ impl AsyncSslSocket {
             }
             progressed = true;
         }
+        progressed
     }
 
     fn dispatch(&mut self, seen: &mut Seen) -> bool {
