@@ -1,1 +1,23 @@
-//! placeholder
+//! # sslsocket-benches
+//!
+//! sslsocket side by side with the raw engine it wraps, on loopback, in one run: bulk
+//! throughput, full and resumed handshakes per second, memory per idle connection and
+//! one-byte round-trip latency, for every compiled backend (rustls, openssl, native) and both
+//! drivers (blocking, tokio), alternating raw and ours round by round.
+//!
+//! ```text
+//! cargo run --release -p sslsocket-benches -- [all|bulk|handshake|memory|latency] \
+//!     [--backend NAME]... [--driver NAME]... [--quick] [--json PATH] [--markdown PATH]
+//! ```
+//!
+//! Benchmarks are not tests: nothing here asserts a timing. `tests/smoke.rs` only checks that
+//! a tiny run completes with positive figures.
+
+pub mod engines;
+#[cfg(feature = "tokio")]
+pub mod engines_tokio;
+pub mod memory;
+pub mod pki;
+pub mod report;
+pub mod run;
+pub mod work;
