@@ -190,7 +190,9 @@ fn limbo_cases_get_each_engines_own_answer_on_every_backend() {
 
     assert!(failures.is_empty(), "backends failed to run cases: {failures:#?}");
     assert!(oracle.1.is_empty(), "the rustls backend diverges from its engine: {:#?}", oracle.1);
-    assert!(oracle.0 > 100, "too few cases compared with stock rustls: {}", oracle.0);
+    if verifying.iter().any(|b| b.name() == "rustls") {
+        assert!(oracle.0 > 100, "too few cases compared with stock rustls: {}", oracle.0);
+    }
     // Rule 1: where both reference engines are right, every backend is.
     let mut both_right = 0;
     for case in &cases {
