@@ -16,6 +16,11 @@ fn ssl_cert_file_and_dir_replace_the_platform_store() {
     std::env::set_var("SSL_CERT_FILE", &file);
     std::env::set_var("SSL_CERT_DIR", &empty);
 
-    let loaded = sslsocket::system_ca_certificates();
-    assert_eq!(loaded, [a.certificate, b.certificate]);
+    // Exactly those two, in whatever order the loader yields them.
+    let mut loaded: Vec<Vec<u8>> =
+        sslsocket::system_ca_certificates().iter().map(|c| c.to_der().to_vec()).collect();
+    loaded.sort();
+    let mut expected = vec![a.certificate.to_der().to_vec(), b.certificate.to_der().to_vec()];
+    expected.sort();
+    assert_eq!(loaded, expected);
 }
