@@ -85,7 +85,6 @@ fn limbo_cases_get_each_engines_own_answer_on_every_backend() {
     let all = backends();
     let verifying: Vec<Arc<dyn SslBackend>> =
         all.iter().filter(|b| b.features().contains(Feature::ChainVerification)).cloned().collect();
-    assert!(!verifying.is_empty(), "no compiled-in backend claims ChainVerification");
     for backend in all.iter().filter(|b| !b.features().contains(Feature::ChainVerification)) {
         let err = sslsocket::verify_chain(
             backend.as_ref(),
@@ -102,6 +101,14 @@ fn limbo_cases_get_each_engines_own_answer_on_every_backend() {
         );
     }
 
+    if verifying.is_empty() {
+        // Only backends without the API are compiled in (e.g. native alone): each refused it,
+        // typed, above; there is nothing to run the suite on.
+        println!(
+            "no compiled-in backend claims ChainVerification; each refuses it with Unsupported"
+        );
+        return;
+    }
     let mut tallies: BTreeMap<&'static str, Tally> = BTreeMap::new();
     let mut answers: BTreeMap<String, BTreeMap<&'static str, Answer>> = BTreeMap::new();
     let mut failures = Vec::new();
