@@ -12,11 +12,6 @@ use super::transport::Transport;
 use crate::conn::{Connection, Event};
 use crate::forward::forward_connection_api;
 
-/// Write-then-read rounds one `pump` call makes at most.
-const PUMP_ROUNDS: usize = 4;
-/// Transport reads one round makes at most.
-const READS_PER_ROUND: usize = 16;
-
 /// What the application's event handler receives: the event and the connection, on which it
 /// may call `ignore_ssl_errors`, `abort`, `close` and every getter.
 pub type EventHandler = Box<dyn FnMut(&Event, &mut Connection) + Send>;
@@ -407,38 +402,7 @@ impl SslSocket {
     /// nothing. Returns whether anything moved.
     fn pump(&mut self) -> bool {
         let Some(t) = self.transport.as_mut() else { return false };
-        let mut progressed = false;
-        // Bounded, so the caller checks what it waits for (e.g. `Encrypted`) between rounds
-        // instead of draining a fast peer into memory first; the caller loops while this
-        // reports progress, and waits only after a round that moved nothing.
-        for _ in 0..PUMP_ROUNDS {
-            let mut moved = false;
-            while self.conn.wants_write() {
-                match self.conn.poll_transmit(&mut t.stream) {
-                    Ok(n) if n > 0 => moved = true,
-                    Ok(_) => break,
-                    Err(_) => break,
-                }
-            }
-            for _ in 0..READS_PER_ROUND {
-                if !self.conn.wants_read() {
-                    break;
-                }
-                match self.conn.handle_readable(&mut t.stream, Instant::now()) {
-                    Ok(0) => {
-                        moved = true;
-                        break;
-                    }
-                    Ok(_) => moved = true,
-                    Err(_) => break,
-                }
-            }
-            if !moved {
-                return progressed;
-            }
-            progressed = true;
-        }
-        progressed
+        self.conn.pump(&mut t.stream, Instant::now())
     }
 
     /// Delivers pending events to the handler (which is where verification decisions are

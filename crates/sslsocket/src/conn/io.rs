@@ -8,6 +8,11 @@ use ssl_api::{Error, SocketState, SslError, SslErrorKind, SslMode, TlsError, Tls
 
 use super::{certificate_required, verify_is_enforced, Connection, Event, Phase, OUT_HIGH_WATER};
 
+/// Write-then-read rounds one `pump` call makes at most.
+const PUMP_ROUNDS: usize = 4;
+/// Transport reads one round makes at most.
+const READS_PER_ROUND: usize = 16;
+
 impl Connection {
     // ---- what the driver should wait for ------------------------------------------------
 
@@ -278,6 +283,44 @@ impl Connection {
     }
 
     // ---- output to the transport --------------------------------------------------------
+
+    /// Moves bytes both ways over `transport` until it would block or the connection wants
+    /// nothing, in bounded rounds: the caller checks what it waits for (e.g. `Encrypted`)
+    /// between calls instead of draining a fast peer into memory first. The caller loops while
+    /// this reports progress and waits for the transport only after a call that moved
+    /// nothing (then every wanted direction has seen `WouldBlock`, so edge-triggered
+    /// readiness is safe). Transport errors end the connection (see `poll_transmit` and
+    /// `handle_readable`).
+    pub fn pump<T: io::Read + io::Write>(&mut self, transport: &mut T, now: Instant) -> bool {
+        let mut progressed = false;
+        for _ in 0..PUMP_ROUNDS {
+            let mut moved = false;
+            while self.wants_write() {
+                match self.poll_transmit(transport) {
+                    Ok(n) if n > 0 => moved = true,
+                    _ => break,
+                }
+            }
+            for _ in 0..READS_PER_ROUND {
+                if !self.wants_read() {
+                    break;
+                }
+                match self.handle_readable(transport, now) {
+                    Ok(0) => {
+                        moved = true;
+                        break;
+                    }
+                    Ok(_) => moved = true,
+                    Err(_) => break,
+                }
+            }
+            if !moved {
+                return progressed;
+            }
+            progressed = true;
+        }
+        progressed
+    }
 
     /// Writes what is pending to the transport `wr`: held bytes first, then the engine's
     /// ciphertext (encrypting queued application bytes once encrypted), or queued plaintext

@@ -19,11 +19,6 @@ use crate::blocking::EventHandler;
 use crate::conn::{Connection, Event};
 use crate::forward::forward_connection_api;
 
-/// Write-then-read rounds one `pump` call makes at most.
-const PUMP_ROUNDS: usize = 4;
-/// Transport reads one round makes at most.
-const READS_PER_ROUND: usize = 16;
-
 /// A TLS socket with QSslSocket's contract on tokio: `AsyncRead` + `AsyncWrite`, so
 /// `tokio::io::copy`, `BufReader`, codecs and `tokio::io::split` work.
 ///
@@ -403,37 +398,7 @@ impl AsyncSslSocket {
     /// Moves bytes both ways until the transport would block. Returns whether any moved.
     fn pump(&mut self) -> bool {
         let Some(stream) = &self.stream else { return false };
-        let mut progressed = false;
-        // Bounded, so the caller checks what it waits for (e.g. `Encrypted`) between rounds
-        // instead of draining a fast peer into memory first; the caller loops while this
-        // reports progress, and waits only after a round that moved nothing.
-        for _ in 0..PUMP_ROUNDS {
-            let mut moved = false;
-            while self.conn.wants_write() {
-                match self.conn.poll_transmit(&mut TryIo(stream)) {
-                    Ok(n) if n > 0 => moved = true,
-                    _ => break,
-                }
-            }
-            for _ in 0..READS_PER_ROUND {
-                if !self.conn.wants_read() {
-                    break;
-                }
-                match self.conn.handle_readable(&mut TryIo(stream), Instant::now()) {
-                    Ok(0) => {
-                        moved = true;
-                        break;
-                    }
-                    Ok(_) => moved = true,
-                    Err(_) => break,
-                }
-            }
-            if !moved {
-                return progressed;
-            }
-            progressed = true;
-        }
-        progressed
+        self.conn.pump(&mut TryIo(stream), Instant::now())
     }
 
     fn dispatch(&mut self, seen: &mut Seen) -> bool {
