@@ -487,3 +487,76 @@ fn a_connection_that_closed_after_its_handshake_still_reports_it_was_encrypted()
         assert!(!failed.client.was_encrypted(), "{}: rejected before Encrypted", backend.name());
     }
 }
+
+/// Plaintext stays in the engine until the application reads it, but an application that
+/// waits for a large amount before reading (Qt's `while bytesAvailable() < n`) still gets it
+/// all: the socket moves it into its read buffer when it goes back to the transport.
+#[test]
+fn waiting_for_a_megabyte_before_reading_gets_it_all_buffered() {
+    for backend in backends() {
+        let mut p = good_pair(&backend);
+        start(&mut p);
+        p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
+        let data: Vec<u8> = (0..1_048_576u32).map(|i| (i * 13 % 251) as u8).collect();
+        write_all(&mut p, true, &data);
+        p.drive_until(STEPS * 10, |p| p.client.bytes_available() >= data.len())
+            .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+        assert_eq!(p.client.bytes_available(), data.len(), "{}", backend.name());
+        let all = p.client.read_all();
+        assert_eq!(Sha256::digest(&all), Sha256::digest(&data), "{}", backend.name());
+        assert_eq!(p.client.bytes_available(), 0);
+    }
+}
+
+/// Lines, peeks and single bytes see the same stream as `read`, across record boundaries,
+/// whether the bytes are still in the engine or already in the read buffer.
+#[test]
+fn lines_peeks_and_bytes_agree_with_reads_across_records() {
+    for backend in backends() {
+        let mut p = good_pair(&backend);
+        start(&mut p);
+        p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
+        // A 40 KB line spans several records; small lines follow.
+        let mut long = vec![b'x'; 40_000];
+        long.push(b'\n');
+        write_all(&mut p, true, &long);
+        write_all(&mut p, true, b"one\ntwo\nrest");
+        p.drive_until(STEPS, |p| p.client.can_read_line())
+            .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+        assert_eq!(p.client.read_line().unwrap(), long, "{}", backend.name());
+        p.drive_until(STEPS, |p| p.client.bytes_available() >= 12).unwrap();
+        let mut peeked = [0u8; 5];
+        assert_eq!(p.client.peek(&mut peeked), 5);
+        assert_eq!(&peeked, b"one\nt");
+        assert_eq!(p.client.get_char(), Some(b'o'));
+        p.client.unget_char(b'O');
+        assert_eq!(p.client.read_line().unwrap(), b"One\n");
+        let mut buf = [0u8; 4];
+        assert_eq!(p.client.read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf, b"two\n");
+        assert!(!p.client.can_read_line());
+        assert_eq!(p.client.read_all(), b"rest", "{}", backend.name());
+    }
+}
+
+/// A peer that sends data and close_notify in one flight: every byte is read, then a clean
+/// end, though the application reads only after the connection has closed.
+#[test]
+fn data_followed_by_close_notify_is_all_readable_after_the_close() {
+    for backend in backends() {
+        let mut p = good_pair(&backend);
+        start(&mut p);
+        p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+        write_all(&mut p, true, &data);
+        p.server.disconnect_from_host();
+        p.drive_until(STEPS * 10, |p| p.client.state() == SocketState::UnconnectedState)
+            .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+        let got = read_exactly(&mut p, false, data.len());
+        assert_eq!(got.len(), data.len(), "{}", backend.name());
+        assert_eq!(Sha256::digest(&got), Sha256::digest(&data));
+        let mut buf = [0u8; 16];
+        assert_eq!(p.client.read(&mut buf).unwrap(), 0, "{}: a clean end", backend.name());
+        assert!(p.client.at_end());
+    }
+}

@@ -88,9 +88,10 @@ macro_rules! forward_connection_api {
             self.conn.encrypted_bytes_to_write()
         }
 
-        /// Whether a whole line is buffered.
+        /// Whether a whole line can be read (`&mut`: it may move decrypted bytes from the
+        /// engine into the read buffer to find one).
         #[must_use]
-        pub fn can_read_line(&self) -> bool {
+        pub fn can_read_line(&mut self) -> bool {
             self.conn.can_read_line()
         }
 
@@ -100,9 +101,10 @@ macro_rules! forward_connection_api {
             self.conn.at_end()
         }
 
-        /// Copies buffered bytes without consuming them.
+        /// Copies readable bytes without consuming them (`&mut`: it may move decrypted bytes
+        /// from the engine into the read buffer).
         #[must_use]
-        pub fn peek(&self, out: &mut [u8]) -> usize {
+        pub fn peek(&mut self, out: &mut [u8]) -> usize {
             self.conn.peek(out)
         }
 

@@ -64,8 +64,10 @@ impl Connection {
             && (self.is_encrypted() || self.mode == SslMode::UnencryptedMode || closed_cleanly)
     }
 
+    /// Whether the read buffer limit is reached, counting what the engine holds.
     fn read_buffer_full(&self) -> bool {
-        self.read_buffer_size != 0 && self.read_buf.len() >= self.read_buffer_size
+        self.read_buffer_size != 0
+            && self.read_buf.len() + self.engine_plaintext >= self.read_buffer_size
     }
 
     fn read_room(&self) -> usize {
@@ -152,9 +154,14 @@ impl Connection {
         }
         let was_closed = self.peer_closed;
         if let Phase::Encrypted(_) = self.phase {
-            self.pull_plaintext();
+            self.announce_plaintext(status.plaintext_bytes_to_read);
             self.peer_closed |= status.peer_has_closed;
         }
+        self.after_status(was_closed);
+    }
+
+    /// Acts on what an engine status changed: the peer's close_notify, the transport's end.
+    fn after_status(&mut self, was_closed: bool) {
         if self.peer_closed && !was_closed {
             // The peer sent close_notify: nothing more will arrive. Answer with ours once our
             // writes are out (as Qt does); what is buffered stays readable.
@@ -251,35 +258,102 @@ impl Connection {
         self.deadline = None;
         self.was_encrypted = true;
         self.events.push_back(Event::Encrypted);
-        self.pull_plaintext();
+        // Application data may have arrived with the handshake's last flight (or while the
+        // decision was pending): ask the engine.
+        self.refresh_plaintext();
     }
 
-    /// Moves decrypted bytes from the engine into the read buffer, as far as it has room.
-    fn pull_plaintext(&mut self) {
-        let mut added = 0;
-        loop {
-            let room = self.read_room();
-            if room == 0 {
-                break;
+    /// Records how much plaintext the engine holds; `ReadyRead` when that grew.
+    fn announce_plaintext(&mut self, engine_plaintext: usize) {
+        if engine_plaintext > self.engine_plaintext {
+            self.events.push_back(Event::ReadyRead);
+        }
+        self.engine_plaintext = engine_plaintext;
+    }
+
+    /// Asks an encrypted session, with no new input, how much plaintext it holds (engines that
+    /// decrypt one record at a time move on to the next one here).
+    fn refresh_plaintext(&mut self) {
+        let Phase::Encrypted(session) = &mut self.phase else { return };
+        match session.process_new_packets() {
+            Ok(status) => {
+                let was_closed = self.peer_closed;
+                self.announce_plaintext(status.plaintext_bytes_to_read);
+                self.peer_closed |= status.peer_has_closed;
+                self.after_status(was_closed);
             }
+            Err(err) => self.fail(Error::Tls(err)),
+        }
+    }
+
+    /// Moves decrypted bytes from the engine into the read buffer, as far as the read buffer
+    /// limit allows: for `peek`, lines, and an application that is not reading. A driver that
+    /// does not use [`Connection::pump`] calls it before reading the transport (`pump` does).
+    pub fn buffer_plaintext(&mut self) {
+        if self.engine_plaintext > 0 {
+            self.pull_plaintext();
+        }
+    }
+
+    pub(super) fn pull_plaintext(&mut self) {
+        let was_closed = self.peer_closed;
+        if let Err(e) = self.spill_plaintext(self.read_room()) {
+            return self.fail(Error::Tls(TlsError::new(TlsErrorKind::Internal, e.to_string())));
+        }
+        if self.peer_closed && !was_closed {
+            self.after_status(was_closed);
+        }
+    }
+
+    /// Moves up to `max` decrypted bytes from the engine into the read buffer.
+    ///
+    /// # Errors
+    /// An engine failure while reading plaintext (what was moved before it stays).
+    pub(super) fn spill_plaintext(&mut self, max: usize) -> io::Result<()> {
+        let mut moved = 0;
+        let mut refreshed = false;
+        while moved < max {
             let Phase::Encrypted(session) = &mut self.phase else { break };
-            match self.read_buf.fill_from(room, &mut |buf| session.read_plaintext(buf)) {
+            match self.read_buf.fill_from(max - moved, &mut |buf| session.read_plaintext(buf)) {
                 Ok(0) => {
                     self.peer_closed = true;
                     break;
                 }
-                Ok(n) => added += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-                Err(e) => {
-                    self.fail(Error::Tls(TlsError::new(TlsErrorKind::Internal, e.to_string())));
+                Ok(n) => {
+                    moved += n;
+                    refreshed = false;
+                    self.engine_plaintext = self.engine_plaintext.saturating_sub(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !refreshed => {
+                    // Drained what was announced: the engine may have more ready.
+                    refreshed = true;
+                    match session.process_new_packets() {
+                        Ok(status) => {
+                            self.engine_plaintext = status.plaintext_bytes_to_read;
+                            self.peer_closed |= status.peer_has_closed;
+                            if status.plaintext_bytes_to_read == 0 {
+                                break;
+                            }
+                        }
+                        Err(_) => break, // the engine repeats it to the next process_tls
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    self.engine_plaintext = 0;
                     break;
+                }
+                Err(e) => {
+                    self.engine_plaintext = 0;
+                    return Err(e);
                 }
             }
         }
-        if added > 0 {
-            self.events.push_back(Event::ReadyRead);
-        }
+        Ok(())
     }
 
     // ---- output to the transport --------------------------------------------------------
@@ -291,7 +365,14 @@ impl Connection {
     /// nothing (then every wanted direction has seen `WouldBlock`, so edge-triggered
     /// readiness is safe). Transport errors end the connection (see `poll_transmit` and
     /// `handle_readable`).
+    ///
+    /// Plaintext the engine holds when `pump` is called (the application has not read it)
+    /// first moves into the read buffer, within its limit, so that the engine can take more
+    /// from the transport: an application that waits for more data before reading (Qt's
+    /// `while bytesAvailable() < n: waitForReadyRead()`) gets it. An application that reads
+    /// before it waits never pays that copy.
     pub fn pump<T: io::Read + io::Write>(&mut self, transport: &mut T, now: Instant) -> bool {
+        self.buffer_plaintext();
         let mut progressed = false;
         for _ in 0..PUMP_ROUNDS {
             let mut moved = false;
@@ -490,7 +571,8 @@ impl Connection {
         Ok(taken)
     }
 
-    /// Reads application bytes.
+    /// Reads application bytes: first what the read buffer holds, else straight from the
+    /// engine into `out` (no intermediate copy).
     ///
     /// # Errors
     /// `WouldBlock` when nothing is there yet; the connection's error once the buffered data is
@@ -500,23 +582,11 @@ impl Connection {
             return Ok(0);
         }
         if !self.read_buf.is_empty() {
-            let n = self.read_buf.read(out);
-            if self.is_encrypted() {
-                self.pull_plaintext();
-            }
-            return Ok(n);
+            return Ok(self.read_buf.read(out));
         }
-        if let Phase::Encrypted(session) = &mut self.phase {
-            match session.read_plaintext(out) {
-                Ok(0) => self.peer_closed = true,
-                Ok(n) => return Ok(n),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof
-                    ) => {}
-                Err(e) => return Err(e),
-            }
+        let filled = self.read_from_engine(out)?;
+        if filled > 0 {
+            return Ok(filled);
         }
         if let Some(err) = &self.error {
             return Err(err.clone().into());
@@ -527,35 +597,98 @@ impl Connection {
         Err(io::ErrorKind::WouldBlock.into())
     }
 
-    /// Copies up to `out.len()` buffered bytes without consuming them.
-    #[must_use]
-    pub fn peek(&self, out: &mut [u8]) -> usize {
+    /// Decrypted bytes from an encrypted session straight into `out`, until it is full or
+    /// the engine has no more ready. Notices the peer's close_notify on the way.
+    fn read_from_engine(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let was_closed = self.peer_closed;
+        let mut filled = 0;
+        let mut refreshed = false;
+        while filled < out.len() {
+            let Phase::Encrypted(session) = &mut self.phase else { break };
+            match session.read_plaintext(&mut out[filled..]) {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    filled += n;
+                    refreshed = false;
+                    self.engine_plaintext = self.engine_plaintext.saturating_sub(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !refreshed => {
+                    // Drained what was announced: the engine may have more ready.
+                    refreshed = true;
+                    match session.process_new_packets() {
+                        Ok(status) => {
+                            self.engine_plaintext = status.plaintext_bytes_to_read;
+                            self.peer_closed |= status.peer_has_closed;
+                            if status.plaintext_bytes_to_read == 0 {
+                                break;
+                            }
+                        }
+                        Err(err) => {
+                            if filled == 0 {
+                                self.fail(Error::Tls(err));
+                            }
+                            break;
+                        }
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    self.engine_plaintext = 0;
+                    break;
+                }
+                Err(e) if filled == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        if self.peer_closed && !was_closed {
+            self.after_status(was_closed);
+        }
+        Ok(filled)
+    }
+
+    /// Copies up to `out.len()` readable bytes without consuming them (moving them from the
+    /// engine into the read buffer as needed, within its limit).
+    pub fn peek(&mut self, out: &mut [u8]) -> usize {
+        if self.read_buf.len() < out.len() {
+            self.pull_plaintext();
+        }
         self.read_buf.peek(out)
     }
 
-    /// Reads one whole buffered line, `\n` included, if there is one.
+    /// Reads one whole line, `\n` included, if there is one.
     pub fn read_line(&mut self) -> Option<Vec<u8>> {
+        if !self.can_read_line() {
+            return None;
+        }
         let len = self.read_buf.line_len()?;
         let mut line = vec![0; len];
         self.read_buf.read(&mut line);
         Some(line)
     }
 
-    /// Takes every buffered byte.
+    /// Takes every readable byte.
     pub fn read_all(&mut self) -> Vec<u8> {
+        let _ = self.spill_plaintext(usize::MAX);
         let mut all = vec![0; self.read_buf.len()];
         let n = self.read_buf.read(&mut all);
         all.truncate(n);
-        if self.is_encrypted() {
-            self.pull_plaintext();
-        }
         all
     }
 
-    /// Takes one buffered byte.
+    /// Takes one readable byte.
     pub fn get_char(&mut self) -> Option<u8> {
         let mut byte = [0u8; 1];
-        (self.read_buf.read(&mut byte) == 1).then_some(byte[0])
+        match self.read(&mut byte) {
+            Ok(1) => Some(byte[0]),
+            _ => None,
+        }
     }
 
     /// Puts `byte` back at the front of the read buffer.

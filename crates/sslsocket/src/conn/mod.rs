@@ -79,7 +79,13 @@ pub struct Connection {
     peer_closed: bool,
     transport_done: bool,
 
+    /// Application bytes received and taken out of the engine: only what `peek`, lines,
+    /// `unget_char` or an application that is not reading need. Plaintext normally stays in
+    /// the engine until `read` copies it straight into the caller's buffer.
     read_buf: ReadBuffer,
+    /// Plaintext the engine announced (`IoStatus::plaintext_bytes_to_read`) and `read` has
+    /// not taken yet.
+    engine_plaintext: usize,
     write_buf: VecDeque<u8>,
     /// Bytes for the transport that it has not taken yet, in order: plaintext written before
     /// STARTTLS, then ciphertext the engine produced while the transport was full.
@@ -121,6 +127,7 @@ impl Connection {
             peer_closed: false,
             transport_done: false,
             read_buf: ReadBuffer::default(),
+            engine_plaintext: 0,
             write_buf: VecDeque::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -216,10 +223,17 @@ impl Connection {
         self.handshake_timeout
     }
 
-    /// Plaintext bytes ready to read.
+    /// Plaintext bytes ready to read: those buffered by the socket and those the engine has
+    /// decrypted. With a read buffer limit set (`set_read_buffer_size`), at most that many
+    /// are counted, as QSslSocket counts only its own buffer.
     #[must_use]
     pub fn bytes_available(&self) -> usize {
-        self.read_buf.len()
+        let total = self.read_buf.len() + self.engine_plaintext;
+        if self.read_buffer_size == 0 {
+            total
+        } else {
+            total.min(self.read_buffer_size.max(self.read_buf.len()))
+        }
     }
 
     /// Application bytes written but not yet handed on (to the engine, or to the transport
@@ -236,9 +250,13 @@ impl Connection {
         self.out.len()
     }
 
-    /// Whether a whole line (ending in `\n`) can be read.
-    #[must_use]
-    pub fn can_read_line(&self) -> bool {
+    /// Whether a whole line (ending in `\n`) can be read. Takes `&mut self`: plaintext the
+    /// engine holds is moved into the read buffer to look for the line (within the read
+    /// buffer limit).
+    pub fn can_read_line(&mut self) -> bool {
+        if self.read_buf.line_len().is_none() {
+            self.pull_plaintext();
+        }
         self.read_buf.line_len().is_some()
     }
 
@@ -247,6 +265,7 @@ impl Connection {
     #[must_use]
     pub fn at_end(&self) -> bool {
         self.read_buf.is_empty()
+            && self.engine_plaintext == 0
             && (self.peer_closed
                 || self.transport_eof
                 || self.state == SocketState::UnconnectedState && self.host.is_some())
@@ -466,6 +485,9 @@ impl Connection {
     pub fn abort(&mut self) {
         self.write_buf.clear();
         self.out.clear();
+        // What the engine decrypted stays readable after the session ends (an engine failure
+        // here ends nothing more than the session, which is ending).
+        let _ = self.spill_plaintext(usize::MAX);
         self.phase = match std::mem::replace(&mut self.phase, Phase::Plain) {
             Phase::Handshaking { session, .. }
             | Phase::Deciding { session, .. }
@@ -484,6 +506,7 @@ impl Connection {
         if self.state != SocketState::UnconnectedState {
             self.events.push_back(Event::AboutToClose);
         }
+        let _ = self.spill_plaintext(usize::MAX); // discarded with the rest
         self.read_buf.clear();
         self.disconnect_from_host();
     }
@@ -558,6 +581,7 @@ impl Connection {
         self.paused = false;
         self.was_encrypted = false;
         self.read_buf.clear();
+        self.engine_plaintext = 0;
         self.out.clear();
     }
 

@@ -192,7 +192,7 @@ impl Pair {
     pub fn drive_until(
         &mut self,
         max_steps: usize,
-        mut done: impl FnMut(&Pair) -> bool,
+        mut done: impl FnMut(&mut Pair) -> bool,
     ) -> Result<(), Stalled> {
         for steps in 0..max_steps {
             if done(self) {
@@ -225,6 +225,7 @@ impl Pair {
 
 fn side(conn: &mut Connection, out: &mut Link, inbound: &mut Link, now: Instant) -> bool {
     let mut progressed = false;
+    conn.buffer_plaintext(); // as `Connection::pump` does
     while conn.wants_write() {
         match conn.poll_transmit(out) {
             Ok(n) if n > 0 => progressed = true,
