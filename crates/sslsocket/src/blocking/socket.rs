@@ -402,7 +402,7 @@ impl SslSocket {
     /// nothing. Returns whether anything moved.
     fn pump(&mut self) -> bool {
         let Some(t) = self.transport.as_mut() else { return false };
-        self.conn.pump(&mut t.stream, Instant::now())
+        self.conn.pump(t, Instant::now())
     }
 
     /// Delivers pending events to the handler (which is where verification decisions are

@@ -12,19 +12,40 @@ const STREAM: Token = Token(0);
 /// A mio TCP stream registered (edge-triggered) for reading and writing with its own poller.
 ///
 /// Edge-triggered readiness is safe because the driver only waits after an attempt in the
-/// wanted direction returned `WouldBlock`.
+/// wanted direction returned `WouldBlock`, or after a short read or write: a stream socket's
+/// read returns less than asked only when it has drained the receive queue (a write: when the
+/// send buffer is full), and whatever arrives (or frees up) after that raises a new edge.
+/// (The end of stream raises its edge once: after the poller has reported it, reads go on
+/// until they return it.) `Transport`'s own `Read`/`Write` use that to skip the system call
+/// that would only say
+/// `WouldBlock` (a blocking engine stream makes one read per wait; without this we made
+/// two: the failing attempt, then the read after the wake-up).
 #[derive(Debug)]
 pub(crate) struct Transport {
     pub(crate) stream: TcpStream,
     poll: Poll,
     events: Events,
+    /// The last read did not show the receive queue drained (or readiness was signalled).
+    readable: bool,
+    /// The last write did not show the send buffer full (or readiness was signalled).
+    writable: bool,
+    /// The poller reported the peer's end of stream or an error: its edge is spent, so reads
+    /// are attempted until they return it, short or not.
+    read_closed: bool,
 }
 
 impl Transport {
     pub(crate) fn new(mut stream: TcpStream) -> io::Result<Transport> {
         let poll = Poll::new()?;
         poll.registry().register(&mut stream, STREAM, Interest::READABLE | Interest::WRITABLE)?;
-        Ok(Transport { stream, poll, events: Events::with_capacity(4) })
+        Ok(Transport {
+            stream,
+            poll,
+            events: Events::with_capacity(4),
+            readable: true,
+            writable: true,
+            read_closed: false,
+        })
     }
 
     /// Starts a non-blocking connect to `addr`.
@@ -61,12 +82,73 @@ impl Transport {
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         match self.poll.poll(&mut self.events, timeout) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            other => other,
+            Err(e) => Err(e),
+            Ok(()) => {
+                for event in &self.events {
+                    // Errors and hang-ups show up on the next read or write attempt.
+                    self.read_closed |= event.is_read_closed() || event.is_error();
+                    self.readable |= event.is_readable() || self.read_closed;
+                    self.writable |=
+                        event.is_writable() || event.is_write_closed() || event.is_error();
+                }
+                Ok(())
+            }
         }
     }
 
     pub(crate) fn shutdown(&self) {
         // The peer may have gone already; nothing to do about an error here.
         let _ = self.stream.shutdown(Shutdown::Write);
+    }
+}
+
+/// Reads that know when the receive queue is drained (see [`Transport`]).
+impl io::Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.readable {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        match io::Read::read(&mut self.stream, buf) {
+            Ok(n) => {
+                self.readable = n == buf.len() || n == 0 || self.read_closed;
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    self.readable = false;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Writes that know when the send buffer is full (see [`Transport`]).
+impl io::Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[io::IoSlice::new(buf)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        if !self.writable {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        match io::Write::write_vectored(&mut self.stream, bufs) {
+            Ok(n) => {
+                self.writable = n == len;
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    self.writable = false;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
