@@ -10,6 +10,10 @@
 //!     [--backend NAME]... [--driver NAME]... [--quick] [--json PATH] [--markdown PATH]
 //! ```
 //!
+//! With Qt 6 installed, the openssl backend's blocking rows also get a Qt 6 `QSslSocket`
+//! baseline (`bulk_vs_qt`, `handshake_full_vs_qt`) from the C++ program in `benches/qt/`: see
+//! [`qt`].
+//!
 //! Benchmarks are not tests: nothing here asserts a timing. `tests/smoke.rs` only checks that
 //! a tiny run completes with positive figures.
 
@@ -18,6 +22,7 @@ pub mod engines;
 pub mod engines_tokio;
 pub mod memory;
 pub mod pki;
+pub mod qt;
 pub mod report;
 pub mod run;
 pub mod work;

@@ -45,6 +45,9 @@ pub struct Row {
     pub goal: Goal,
     /// A note shown under the table.
     pub note: Option<String>,
+    /// What `raw` is when it is not the raw engine: `qt` for the `*_vs_qt` rows (Qt 6
+    /// QSslSocket); emitted as the JSON key `baseline`.
+    pub baseline: Option<String>,
 }
 
 /// The median (mean of the middle two for an even count); NaN when empty.
@@ -165,7 +168,8 @@ pub fn markdown_table(rows: &[Row]) -> String {
 }
 
 /// The JSON array: one object per row with the medians (`ours` and `ratio` are null for the
-/// plain TCP ceiling; memory rows carry `side`).
+/// plain TCP ceiling; memory rows carry `side`; rows against another baseline than the raw
+/// engine carry `baseline`).
 #[must_use]
 pub fn json(rows: &[Row]) -> serde_json::Value {
     let finite =
@@ -184,6 +188,9 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 });
                 if let (Some(side), Some(map)) = (&row.side, obj.as_object_mut()) {
                     map.insert("side".to_owned(), serde_json::json!(side));
+                }
+                if let (Some(baseline), Some(map)) = (&row.baseline, obj.as_object_mut()) {
+                    map.insert("baseline".to_owned(), serde_json::json!(baseline));
                 }
                 obj
             })
@@ -209,10 +216,14 @@ mod tests {
             ours: Some(vec![99.0, 98.0, 97.0]),
             goal: Goal::RatioAtLeast(0.97),
             note: None,
+            baseline: None,
         };
         assert!((row.ratio().unwrap() - 0.98).abs() < 1e-9);
         assert_eq!(row.met(), Some(true));
         assert!(markdown_table(std::slice::from_ref(&row)).contains("| x | blocking | bulk |"));
-        assert_eq!(json(&[row])[0]["ours"], serde_json::json!(98.0));
+        assert_eq!(json(std::slice::from_ref(&row))[0]["ours"], serde_json::json!(98.0));
+        assert!(json(std::slice::from_ref(&row))[0].get("baseline").is_none());
+        let qt = Row { baseline: Some("qt".into()), ..row };
+        assert_eq!(json(&[qt])[0]["baseline"], serde_json::json!("qt"));
     }
 }

@@ -9,6 +9,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::engines::{Backend, Driver, Env, Kind, DEFAULT_CIPHER};
 use crate::memory::{memory_sample, MemoryPlan};
+use crate::qt::{self, QtComparison, QtSamples};
 use crate::report::{fmt_num, json, markdown_table, Goal, Row};
 use crate::work::{self, HandshakePlan, Latency, Names};
 
@@ -225,6 +226,37 @@ fn row(
         ours,
         goal,
         note: None,
+        baseline: None,
+    }
+}
+
+/// Target of the `*_vs_qt` rows: the openssl backend at 1.8× Qt 6 QSslSocket or better.
+const QT_GOAL: Goal = Goal::RatioAtLeast(1.8);
+
+/// The `*_vs_qt` row (Qt as `raw`, ours as measured for the openssl row), when Qt ran in every
+/// round; its error otherwise.
+fn qt_row(
+    out: &mut Outcome,
+    label: &str,
+    metric: &str,
+    unit: &str,
+    qt: QtSamples<'_>,
+    ours: &[f64],
+) {
+    if let Some(e) = qt.error {
+        out.failures.push(format!("{label} vs Qt: {e}"));
+    } else if !qt.samples.is_empty() {
+        let mut r = row(
+            "openssl",
+            Driver::Blocking,
+            metric,
+            unit,
+            qt.samples,
+            Some(ours.to_vec()),
+            QT_GOAL,
+        );
+        r.baseline = Some("qt".to_owned());
+        out.rows.push(r);
     }
 }
 
@@ -235,6 +267,8 @@ pub struct Outcome {
     pub rows: Vec<Row>,
     /// Pairs that failed, with their error.
     pub failures: Vec<String>,
+    /// Lines shown under the table (the Qt comparison's versions, or why it was skipped).
+    pub notes: Vec<String>,
 }
 
 /// Runs the metrics `which` for `backends` and `drivers`.
@@ -251,6 +285,7 @@ pub fn run(
     let mut out = Outcome::default();
     let wants = |w: Which| which == Which::All || which == w;
     let rounds = settings.rounds;
+    let mut qt_comparison = QtComparison::default();
 
     if wants(Which::Bulk) {
         let mib = settings.bulk_bytes / (1024 * 1024);
@@ -274,22 +309,33 @@ pub fn run(
             let goal = Goal::RatioAtLeast(if backend == Backend::Rustls { 0.97 } else { 1.0 });
             for &driver in drivers {
                 let label = format!("bulk {} {}", backend.name(), driver.name());
+                let bench =
+                    if qt::applies(backend, driver) { qt_comparison.bench(env) } else { None };
+                let mut qt = QtSamples::new(bench);
                 progress(&format!("{label} ({mib} MiB)"));
-                match ab(
+                let result = ab(
                     rounds,
                     &label,
-                    |kind| bulk_sample(Some(backend), driver, kind, env, settings.bulk_bytes),
+                    |kind| {
+                        let v = bulk_sample(Some(backend), driver, kind, env, settings.bulk_bytes);
+                        qt.after(kind, |b| b.bulk(settings.bulk_bytes));
+                        v
+                    },
                     |v| format!("{} MB/s", fmt_num(*v)),
-                ) {
-                    Ok((raw, ours)) => out.rows.push(row(
-                        backend.name(),
-                        driver,
-                        "bulk",
-                        "MB/s",
-                        raw,
-                        Some(ours),
-                        goal,
-                    )),
+                );
+                match result {
+                    Ok((raw, ours)) => {
+                        out.rows.push(row(
+                            backend.name(),
+                            driver,
+                            "bulk",
+                            "MB/s",
+                            raw,
+                            Some(ours.clone()),
+                            goal,
+                        ));
+                        qt_row(&mut out, &label, "bulk_vs_qt", "MB/s", qt, &ours);
+                    }
                     Err(e) => out.failures.push(format!("{label}: {e}")),
                 }
             }
@@ -311,21 +357,36 @@ pub fn run(
                         min_count: settings.handshake_min,
                         names,
                     };
-                    match ab(
+                    let bench = if qt::applies(backend, driver) && names == Names::Unique {
+                        qt_comparison.bench(env)
+                    } else {
+                        None
+                    };
+                    let mut qt = QtSamples::new(bench);
+                    let result = ab(
                         rounds,
                         &label,
-                        |kind| handshake_sample(backend, driver, kind, env, plan),
+                        |kind| {
+                            let v = handshake_sample(backend, driver, kind, env, plan);
+                            qt.after(kind, |b| b.handshakes(plan));
+                            v
+                        },
                         |v| format!("{}/s", fmt_num(*v)),
-                    ) {
-                        Ok((raw, ours)) => out.rows.push(row(
-                            backend.name(),
-                            driver,
-                            metric,
-                            "handshakes/s",
-                            raw,
-                            Some(ours),
-                            Goal::RatioAtLeast(0.97),
-                        )),
+                    );
+                    match result {
+                        Ok((raw, ours)) => {
+                            out.rows.push(row(
+                                backend.name(),
+                                driver,
+                                metric,
+                                "handshakes/s",
+                                raw,
+                                Some(ours.clone()),
+                                Goal::RatioAtLeast(0.97),
+                            ));
+                            let qt_metric = format!("{metric}_vs_qt");
+                            qt_row(&mut out, &label, &qt_metric, "handshakes/s", qt, &ours);
+                        }
                         Err(e) => out.failures.push(format!("{label}: {e}")),
                     }
                 }
@@ -425,6 +486,8 @@ pub fn run(
             }
         }
     }
+    out.notes.extend(qt_comparison.note.take());
+    out.failures.extend(qt_comparison.failure.take());
     Ok(out)
 }
 
@@ -607,6 +670,9 @@ pub fn render(
          the RSS growth of a child process per side divided by the connection count. Latency \
          rows are the median over rounds of each round's p50 / p99.\n",
     );
+    for note in &outcome.notes {
+        s.push_str(&format!("\n{note}\n"));
+    }
     if !outcome.failures.is_empty() {
         s.push_str("\nFailed:\n");
         for f in &outcome.failures {
