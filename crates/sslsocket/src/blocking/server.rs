@@ -1,21 +1,26 @@
 //! `SslServer` (Qt 6's QSslServer): accepts TCP connections and hands back encrypted sockets.
-//! Each handshake runs on its own thread, so a slow or failing client never holds up the next.
+//! One background thread accepts and runs every handshake, interleaved on one poller (as
+//! QSslServer runs them in its thread's event loop), so a slow or failing client never holds
+//! up the next.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use ssl_api::{Error, Role, SslBackend, SslConfiguration, SslError};
 
-use super::socket::SslSocket;
+use super::socket::{Seen, SslSocket};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
+/// Handshakes get tokens from here on.
+const FIRST_HANDSHAKE: usize = 2;
 
 /// A handshake that did not complete.
 #[derive(Debug, Clone)]
@@ -41,10 +46,13 @@ type Setup = Arc<dyn Fn(&mut SslSocket) + Send + Sync>;
 
 /// A TLS server socket: `listen`, then `accept` encrypted [`SslSocket`]s.
 ///
-/// From `listen` on, a background thread accepts TCP connections and runs each handshake on
-/// a thread of its own (as Qt's QSslServer runs them in its event loop), so clients are served
-/// whether or not `accept` is being called; at most `max_pending_handshakes` connections are
-/// in progress or waiting to be taken by `accept`, and the rest wait in the listen backlog.
+/// From `listen` on, a background thread accepts TCP connections and runs their handshakes,
+/// interleaved on one poller (as Qt's QSslServer runs them in its thread's event loop), so
+/// clients are served whether or not `accept` is being called and a stalled client delays
+/// no one; at most `max_pending_handshakes` connections are in progress or waiting to be
+/// taken by `accept`, and the rest wait in the listen backlog. The handshakes' CPU work is
+/// done on that one thread (the tokio [`crate::AsyncSslServer`] spreads it over the runtime's
+/// workers).
 pub struct SslServer {
     backend: Arc<dyn SslBackend>,
     config: SslConfiguration,
@@ -225,9 +233,12 @@ impl SslServer {
         };
         match result {
             Ok(accepted) => {
-                running.pending.fetch_sub(1, Ordering::AcqRel);
-                // A slot is free: the acceptor may take the next client from the backlog.
-                let _ = running.waker.wake();
+                let before = running.pending.fetch_sub(1, Ordering::AcqRel);
+                if before >= self.max_pending {
+                    // A slot is free: the acceptor, which stopped at the bound, may take the
+                    // next client from the backlog.
+                    let _ = running.waker.wake();
+                }
                 Ok(accepted)
             }
             Err(RecvTimeoutError::Timeout) => Err(Error::Timeout { operation: "accept" }),
@@ -244,24 +255,78 @@ impl Drop for SslServer {
     }
 }
 
+/// A handshake the acceptor is running.
+struct Handshake {
+    socket: SslSocket,
+    peer: SocketAddr,
+    seen: Seen,
+    deadline: Instant,
+}
+
 impl Acceptor {
     fn run(mut self) {
-        let mut events = Events::with_capacity(16);
+        let mut events = Events::with_capacity(64);
+        let mut handshakes: HashMap<usize, Handshake> = HashMap::new();
+        let mut next_token = FIRST_HANDSHAKE;
         while !self.stop.load(Ordering::Acquire) {
-            if self.accept_ready().is_err() {
+            if self.accept_ready(&mut handshakes, &mut next_token).is_err() {
                 return; // the listener failed: accept_next reports the stop
             }
-            match self.poll.poll(&mut events, None) {
+            let now = Instant::now();
+            let wake = handshakes
+                .values()
+                .flat_map(|h| std::iter::once(h.deadline).chain(h.socket.next_timeout()))
+                .min()
+                .map(|t| t.saturating_duration_since(now));
+            match self.poll.poll(&mut events, wake) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return,
             }
+            for event in &events {
+                if let Some(h) = handshakes.get_mut(&event.token().0) {
+                    if let Some(t) = h.socket.transport_mut() {
+                        t.note_event(event);
+                    }
+                }
+            }
+            // Every handshake steps: those with events move on, the others only check their
+            // timeouts (a step that finds nothing to do makes no system call).
+            let tokens: Vec<usize> = handshakes.keys().copied().collect();
+            for token in tokens {
+                self.step(&mut handshakes, token);
+            }
         }
     }
 
+    /// Moves one handshake on; sends its outcome once it has one.
+    fn step(&mut self, handshakes: &mut HashMap<usize, Handshake>, token: usize) {
+        let Some(h) = handshakes.get_mut(&token) else { return };
+        let Some(result) = h.socket.step_handshake(&mut h.seen, h.deadline) else { return };
+        let Some(mut h) = handshakes.remove(&token) else { return };
+        if let Some(t) = h.socket.transport_mut() {
+            // The socket waits on a poller of its own from now on.
+            let _ = t.deregister(self.poll.registry());
+        }
+        let outcome = match result {
+            Ok(()) => Accepted::Encrypted(Box::new(h.socket)),
+            Err(error) => {
+                let ssl_errors = h.socket.ssl_handshake_errors().to_vec();
+                h.socket.abort();
+                Accepted::Failed(HandshakeFailure { peer: h.peer, error, ssl_errors })
+            }
+        };
+        // The server may have been closed; then nobody wants the result.
+        let _ = self.results.send(outcome);
+    }
+
     /// Accepts every waiting TCP connection, up to the pending bound, and starts its
-    /// handshake thread.
-    fn accept_ready(&mut self) -> io::Result<()> {
+    /// handshake.
+    fn accept_ready(
+        &mut self,
+        handshakes: &mut HashMap<usize, Handshake>,
+        next_token: &mut usize,
+    ) -> io::Result<()> {
         while self.pending.load(Ordering::Acquire) < self.max_pending {
             let (stream, peer) = match self.listener.accept() {
                 Ok(pair) => pair,
@@ -280,7 +345,16 @@ impl Acceptor {
             self.pending.fetch_add(1, Ordering::AcqRel);
             let mut socket = SslSocket::with_backend_handle(self.backend.clone());
             socket.set_ssl_configuration(self.config.clone());
-            let adopted = socket.set_socket_descriptor(std::net::TcpStream::from(stream));
+            let token = *next_token;
+            *next_token = next_token.wrapping_add(1).max(FIRST_HANDSHAKE);
+            let registry = self.poll.registry();
+            let adopted =
+                socket.set_socket_descriptor(std::net::TcpStream::from(stream)).and_then(|()| {
+                    match socket.transport_mut() {
+                        Some(t) => t.register(registry, Token(token)).map_err(Error::io),
+                        None => Ok(()),
+                    }
+                });
             if let Err(error) = adopted {
                 let _ = self.results.send(Accepted::Failed(HandshakeFailure {
                     peer,
@@ -293,21 +367,14 @@ impl Acceptor {
                 setup(&mut socket);
             }
             socket.set_handshake_timeout(Some(self.handshake_timeout));
-            let timeout = self.handshake_timeout;
-            let results = self.results.clone();
-            std::thread::spawn(move || {
-                socket.start_server_encryption();
-                let outcome = match socket.wait_for_encrypted(timeout) {
-                    Ok(()) => Accepted::Encrypted(Box::new(socket)),
-                    Err(error) => {
-                        let ssl_errors = socket.ssl_handshake_errors().to_vec();
-                        socket.abort();
-                        Accepted::Failed(HandshakeFailure { peer, error, ssl_errors })
-                    }
-                };
-                // The server may have been closed; then nobody wants the result.
-                let _ = results.send(outcome);
-            });
+            socket.start_server_encryption();
+            let now = Instant::now();
+            let deadline = now
+                .checked_add(self.handshake_timeout)
+                .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
+            handshakes.insert(token, Handshake { socket, peer, seen: Seen::default(), deadline });
+            // The ClientHello may be there already.
+            self.step(handshakes, token);
         }
         Ok(())
     }

@@ -50,7 +50,7 @@ pub struct SslSocket {
 
 /// What a drive round saw, for the `wait_for_*` conditions.
 #[derive(Debug, Default)]
-struct Seen {
+pub(crate) struct Seen {
     ready_read: bool,
     bytes_written: bool,
     /// `Encrypted` was emitted (the connection may have failed later in the same round, e.g.
@@ -283,14 +283,7 @@ impl SslSocket {
     ) -> Result<(), Error> {
         let mut seen = Seen::default();
         loop {
-            let mut progressed = self.advance_connect();
-            progressed |= self.pump();
-            progressed |= self.dispatch(&mut seen);
-            if self.conn.poll_close() {
-                if let Some(t) = &self.transport {
-                    t.shutdown();
-                }
-            }
+            let progressed = self.round(&mut seen);
             if done(&self.conn, &seen) {
                 return Ok(());
             }
@@ -317,15 +310,9 @@ impl SslSocket {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            let waiting_on_transport = self.conn.wants_read()
-                || self.conn.wants_write()
-                || self.conn.state() == SocketState::ConnectingState;
+            let waiting_on_transport = self.waits_on_transport();
             if !waiting_on_transport && self.conn.poll_timeout().is_none() {
-                // Only the application can move things on (e.g. `resume()` after a pause):
-                // waiting out the deadline would change nothing.
-                return Err(Error::Operation(
-                    "nothing can happen: the socket waits for the application (resume?)",
-                ));
+                return Err(STUCK);
             }
             match self.transport.as_mut() {
                 Some(t) if waiting_on_transport => {
@@ -338,6 +325,73 @@ impl SslSocket {
                 ),
             }
         }
+    }
+
+    /// One round without waiting: connect, move bytes, deliver events, close the transport
+    /// when the connection says so. Returns whether anything happened.
+    fn round(&mut self, seen: &mut Seen) -> bool {
+        let mut progressed = self.advance_connect();
+        progressed |= self.pump();
+        progressed |= self.dispatch(seen);
+        if self.conn.poll_close() {
+            if let Some(t) = &self.transport {
+                t.shutdown();
+            }
+        }
+        progressed
+    }
+
+    fn waits_on_transport(&self) -> bool {
+        self.conn.wants_read()
+            || self.conn.wants_write()
+            || self.conn.state() == SocketState::ConnectingState
+    }
+
+    /// Moves a server handshake on as far as it goes without waiting (the acceptor's poller
+    /// waits for all of them): `Some` once it has ended, `None` while it waits for the peer
+    /// or its timeout. `now` past `deadline` ends it with `Timeout`.
+    pub(crate) fn step_handshake(
+        &mut self,
+        seen: &mut Seen,
+        deadline: Instant,
+    ) -> Option<Result<(), Error>> {
+        loop {
+            let progressed = self.round(seen);
+            if self.conn.is_encrypted() || seen.encrypted {
+                return Some(Ok(()));
+            }
+            if let Some(err) = self.conn.error() {
+                return Some(Err(err.clone()));
+            }
+            if self.conn.state() == SocketState::UnconnectedState {
+                return Some(Err(Error::Operation("the socket is not connected")));
+            }
+            if progressed {
+                continue;
+            }
+            let now = Instant::now();
+            if self.conn.poll_timeout().is_some_and(|t| t <= now) {
+                self.conn.handle_timeout(now);
+                continue;
+            }
+            if deadline <= now {
+                return Some(Err(Error::Timeout { operation: "wait_for_encrypted" }));
+            }
+            if !self.waits_on_transport() && self.conn.poll_timeout().is_none() {
+                return Some(Err(STUCK));
+            }
+            return None;
+        }
+    }
+
+    /// When the connection's own next timeout is due.
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+        self.conn.poll_timeout()
+    }
+
+    /// The transport, for a poller that drives this socket from outside.
+    pub(crate) fn transport_mut(&mut self) -> Option<&mut Transport> {
+        self.transport.as_mut()
     }
 
     /// Host lookup and TCP connect. Returns whether anything changed.
@@ -424,6 +478,11 @@ impl SslSocket {
         any
     }
 }
+
+/// Only the application can move things on (e.g. `resume()` after a pause): waiting out the
+/// deadline would change nothing.
+const STUCK: Error =
+    Error::Operation("nothing can happen: the socket waits for the application (resume?)");
 
 fn deadline(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)

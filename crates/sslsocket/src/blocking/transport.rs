@@ -4,12 +4,15 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
+use mio::event::Event;
 use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 
 const STREAM: Token = Token(0);
 
-/// A mio TCP stream registered (edge-triggered) for reading and writing with its own poller.
+/// A mio TCP stream registered (edge-triggered) for reading and writing with its own poller,
+/// made at the first wait (a server's handshakes are driven by the acceptor's poller, see
+/// [`Transport::register`]).
 ///
 /// Edge-triggered readiness is safe because the driver only waits after an attempt in the
 /// wanted direction returned `WouldBlock`, or after a short read or write: a stream socket's
@@ -23,8 +26,7 @@ const STREAM: Token = Token(0);
 #[derive(Debug)]
 pub(crate) struct Transport {
     pub(crate) stream: TcpStream,
-    poll: Poll,
-    events: Events,
+    poll: Option<(Poll, Events)>,
     /// The last read did not show the receive queue drained (or readiness was signalled).
     readable: bool,
     /// The last write did not show the send buffer full (or readiness was signalled).
@@ -35,17 +37,8 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(mut stream: TcpStream) -> io::Result<Transport> {
-        let poll = Poll::new()?;
-        poll.registry().register(&mut stream, STREAM, Interest::READABLE | Interest::WRITABLE)?;
-        Ok(Transport {
-            stream,
-            poll,
-            events: Events::with_capacity(4),
-            readable: true,
-            writable: true,
-            read_closed: false,
-        })
+    pub(crate) fn new(stream: TcpStream) -> io::Result<Transport> {
+        Ok(Transport { stream, poll: None, readable: true, writable: true, read_closed: false })
     }
 
     /// Starts a non-blocking connect to `addr`.
@@ -80,26 +73,62 @@ impl Transport {
     /// Waits until the stream may be ready or `timeout` passes. Spurious wake-ups happen; the
     /// caller simply tries again.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        match self.poll.poll(&mut self.events, timeout) {
+        if self.poll.is_none() {
+            let poll = Poll::new()?;
+            self.register(poll.registry(), STREAM)?;
+            self.poll = Some((poll, Events::with_capacity(4)));
+        }
+        let Some((poll, events)) = self.poll.as_mut() else { return Ok(()) };
+        match poll.poll(events, timeout) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             Err(e) => Err(e),
             Ok(()) => {
-                for event in &self.events {
-                    // Errors and hang-ups show up on the next read or write attempt.
-                    self.read_closed |= event.is_read_closed() || event.is_error();
-                    self.readable |= event.is_readable() || self.read_closed;
-                    self.writable |=
-                        event.is_writable() || event.is_write_closed() || event.is_error();
+                let (mut readable, mut writable, mut closed) = (false, false, false);
+                for event in events.iter() {
+                    let (r, w, c) = readiness(event);
+                    (readable, writable, closed) = (readable || r, writable || w, closed || c);
                 }
+                self.note(readable, writable, closed);
                 Ok(())
             }
         }
+    }
+
+    /// Registers the stream with another poller (the server's acceptor drives handshakes
+    /// this way); [`Transport::note_event`] then takes its events. Only for a transport
+    /// that has not waited yet.
+    pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        registry.register(&mut self.stream, token, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Undoes [`Transport::register`]; the transport makes its own poller at its next wait.
+    pub(crate) fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        registry.deregister(&mut self.stream)
+    }
+
+    /// Takes a readiness event from the poller the stream is registered with.
+    pub(crate) fn note_event(&mut self, event: &Event) {
+        let (readable, writable, closed) = readiness(event);
+        self.note(readable, writable, closed);
+    }
+
+    fn note(&mut self, readable: bool, writable: bool, closed: bool) {
+        // Errors and hang-ups show up on the next read or write attempt.
+        self.read_closed |= closed;
+        self.readable |= readable || closed;
+        self.writable |= writable || closed;
     }
 
     pub(crate) fn shutdown(&self) {
         // The peer may have gone already; nothing to do about an error here.
         let _ = self.stream.shutdown(Shutdown::Write);
     }
+}
+
+/// (readable, writable, read side closed or failed) of one event.
+fn readiness(event: &Event) -> (bool, bool, bool) {
+    let closed = event.is_read_closed() || event.is_error();
+    (event.is_readable(), event.is_writable() || event.is_write_closed(), closed)
 }
 
 /// Reads that know when the receive queue is drained (see [`Transport`]).
