@@ -48,6 +48,9 @@ pub struct Row {
     /// What `raw` is when it is not the raw engine: `qt` for the `*_vs_qt` rows (Qt 6
     /// QSslSocket); emitted as the JSON key `baseline`.
     pub baseline: Option<String>,
+    /// The TLS 1.3 suite of a bulk row measured with another suite than the run's
+    /// (`--cipher`); emitted as the JSON key `cipher`.
+    pub cipher: Option<String>,
 }
 
 /// The median (mean of the middle two for an even count); NaN when empty.
@@ -103,9 +106,10 @@ impl Row {
     /// The metric as shown (with the side for memory rows).
     #[must_use]
     pub fn label(&self) -> String {
-        match &self.side {
-            Some(side) => format!("{} ({side})", self.metric),
-            None => self.metric.clone(),
+        match (&self.side, &self.cipher) {
+            (Some(side), _) => format!("{} ({side})", self.metric),
+            (None, Some(cipher)) => format!("{} ({cipher})", self.metric),
+            (None, None) => self.metric.clone(),
         }
     }
 }
@@ -169,7 +173,7 @@ pub fn markdown_table(rows: &[Row]) -> String {
 
 /// The JSON array: one object per row with the medians (`ours` and `ratio` are null for the
 /// plain TCP ceiling; memory rows carry `side`; rows against another baseline than the raw
-/// engine carry `baseline`).
+/// engine carry `baseline`; bulk rows with another suite than the run's carry `cipher`).
 #[must_use]
 pub fn json(rows: &[Row]) -> serde_json::Value {
     let finite =
@@ -191,6 +195,9 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 }
                 if let (Some(baseline), Some(map)) = (&row.baseline, obj.as_object_mut()) {
                     map.insert("baseline".to_owned(), serde_json::json!(baseline));
+                }
+                if let (Some(cipher), Some(map)) = (&row.cipher, obj.as_object_mut()) {
+                    map.insert("cipher".to_owned(), serde_json::json!(cipher));
                 }
                 obj
             })
@@ -217,12 +224,16 @@ mod tests {
             goal: Goal::RatioAtLeast(0.97),
             note: None,
             baseline: None,
+            cipher: None,
         };
         assert!((row.ratio().unwrap() - 0.98).abs() < 1e-9);
         assert_eq!(row.met(), Some(true));
         assert!(markdown_table(std::slice::from_ref(&row)).contains("| x | blocking | bulk |"));
         assert_eq!(json(std::slice::from_ref(&row))[0]["ours"], serde_json::json!(98.0));
         assert!(json(std::slice::from_ref(&row))[0].get("baseline").is_none());
+        let aes256 = Row { cipher: Some("TLS_AES_256_GCM_SHA384".into()), ..row.clone() };
+        assert_eq!(aes256.label(), "bulk (TLS_AES_256_GCM_SHA384)");
+        assert_eq!(json(&[aes256])[0]["cipher"], serde_json::json!("TLS_AES_256_GCM_SHA384"));
         let qt = Row { baseline: Some("qt".into()), ..row };
         assert_eq!(json(&[qt])[0]["baseline"], serde_json::json!("qt"));
     }

@@ -13,6 +13,9 @@ use crate::qt::{self, QtComparison, QtSamples};
 use crate::report::{fmt_num, json, markdown_table, Goal, Row};
 use crate::work::{self, HandshakePlan, Latency, Names};
 
+/// The suites of the extra bulk rows by default.
+const EXTRA_BULK_CIPHERS: [&str; 2] = ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"];
+
 /// Which metrics to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Which {
@@ -72,6 +75,11 @@ pub struct Cli {
     /// The TLS 1.3 suite (IANA name) for backends that can choose one.
     #[arg(long, default_value = DEFAULT_CIPHER)]
     pub cipher: String,
+    /// Further TLS 1.3 suites for extra bulk rows, on the backends that can choose a suite
+    /// (repeatable; default: TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; `none`
+    /// for no extra rows).
+    #[arg(long = "bulk-cipher", value_name = "SUITE")]
+    pub bulk_ciphers: Vec<String>,
 }
 
 /// Sizes and counts of a run.
@@ -91,6 +99,8 @@ pub struct Settings {
     pub memory_warmup: usize,
     /// Round trips per latency sample.
     pub latency_rtts: usize,
+    /// Extra suites for bulk rows.
+    pub bulk_ciphers: Vec<String>,
 }
 
 impl Settings {
@@ -108,6 +118,11 @@ impl Settings {
             memory_conns: cli.memory_conns.unwrap_or(if q { 50 } else { 1000 }).max(1),
             memory_warmup: if q { 5 } else { 20 },
             latency_rtts: cli.latency_rtts.unwrap_or(if q { 500 } else { 20_000 }).max(1),
+            bulk_ciphers: if cli.bulk_ciphers.is_empty() {
+                EXTRA_BULK_CIPHERS.iter().map(|c| (*c).to_owned()).collect()
+            } else {
+                cli.bulk_ciphers.iter().filter(|c| *c != "none").cloned().collect()
+            },
         }
     }
 }
@@ -227,6 +242,7 @@ fn row(
         goal,
         note: None,
         baseline: None,
+        cipher: None,
     }
 }
 
@@ -337,6 +353,42 @@ pub fn run(
                         qt_row(&mut out, &label, "bulk_vs_qt", "MB/s", qt, &ours);
                     }
                     Err(e) => out.failures.push(format!("{label}: {e}")),
+                }
+            }
+        }
+    }
+
+    if wants(Which::Bulk) {
+        for cipher in &settings.bulk_ciphers {
+            let extra = match Env::new(cipher) {
+                Ok(extra) => extra,
+                Err(e) => {
+                    out.failures.push(format!("bulk with {cipher}: {e}"));
+                    continue;
+                }
+            };
+            for &backend in backends.iter().filter(|b| b.chooses_suite()) {
+                let goal = Goal::RatioAtLeast(if backend == Backend::Rustls { 0.97 } else { 1.0 });
+                for &driver in drivers {
+                    let label = format!("bulk {} {} {cipher}", backend.name(), driver.name());
+                    progress(&label);
+                    let result = ab(
+                        rounds,
+                        &label,
+                        |kind| {
+                            bulk_sample(Some(backend), driver, kind, &extra, settings.bulk_bytes)
+                        },
+                        |v| format!("{} MB/s", fmt_num(*v)),
+                    );
+                    match result {
+                        Ok((raw, ours)) => {
+                            let mut r =
+                                row(backend.name(), driver, "bulk", "MB/s", raw, Some(ours), goal);
+                            r.cipher = Some(cipher.clone());
+                            out.rows.push(r);
+                        }
+                        Err(e) => out.failures.push(format!("{label}: {e}")),
+                    }
                 }
             }
         }
