@@ -362,6 +362,7 @@ mod tests {
             memory_conns: 1,
             memory_warmup: 0,
             latency_rtts: 1,
+            bulk_ciphers: Vec::new(),
         };
         for (which, metric) in
             [(Which::Bulk, "bulk_vs_qt"), (Which::Handshake, "handshake_full_vs_qt")]
