@@ -9,6 +9,7 @@ use rustls::pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
     ServerName,
 };
+use rustls::time_provider::TimeProvider;
 use rustls::{ClientConfig, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
 use ssl_api::{
     CertificateError, ConfigError, Feature, FeatureSet, KeyFormat, KeyLogHandler, PeerVerifyMode,
@@ -151,6 +152,39 @@ impl RustlsContext {
     /// [`ConfigError::Certificate`] for a key or CA certificate rustls cannot use;
     /// [`ConfigError::Engine`] when rustls refuses the combination.
     pub fn new(config: &SslConfiguration, role: Role) -> Result<RustlsContext, ConfigError> {
+        RustlsContext::build(config, role, None)
+    }
+
+    /// [`RustlsContext::new`] with `clock` as the rustls config's `time_provider`, the clock
+    /// of rustls's ticket lifetimes and of this crate's trust checks. For tests that move
+    /// time; not part of the stable API.
+    ///
+    /// # Errors
+    /// As [`RustlsContext::new`].
+    #[doc(hidden)]
+    pub fn with_time_provider(
+        config: &SslConfiguration,
+        role: Role,
+        clock: Arc<dyn TimeProvider>,
+    ) -> Result<RustlsContext, ConfigError> {
+        RustlsContext::build(config, role, Some(clock))
+    }
+
+    /// How many path validations (webpki signature checks of a peer's chain) the context's
+    /// sessions have run; 0 under `VerifyNone`. Resumed sessions reuse a recent verdict
+    /// instead of running one. For tests and benchmarks; not part of the stable API.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn path_validations(&self) -> u64 {
+        self.chain_verifier.as_ref().map_or(0, |verifier| verifier.path_validations())
+    }
+
+    /// [`RustlsContext::new`], with the rustls default clock unless `clock` is given.
+    fn build(
+        config: &SslConfiguration,
+        role: Role,
+        clock: Option<Arc<dyn TimeProvider>>,
+    ) -> Result<RustlsContext, ConfigError> {
         let versions = protocol_versions(config.protocol)?;
         let provider = Arc::new(provider_with_ciphers(&config.ciphers)?);
         let algorithms = provider.signature_verification_algorithms;
@@ -183,6 +217,9 @@ impl RustlsContext {
                 if let Some(log) = &config.key_log {
                     client.key_log = Arc::new(KeyLogAdapter(log.clone()));
                 }
+                if let Some(clock) = &clock {
+                    client.time_provider = Arc::clone(clock);
+                }
                 let clock = Arc::clone(&client.time_provider);
                 (Engine::Client(Arc::new(client)), clock)
             }
@@ -207,6 +244,9 @@ impl RustlsContext {
                 }
                 // Stateless tickets (RFC 5077) as well as rustls's default stateful cache.
                 server.ticketer = aws_lc_rs::Ticketer::new().map_err(|e| engine_error(&e))?;
+                if let Some(clock) = &clock {
+                    server.time_provider = Arc::clone(clock);
+                }
                 let clock = Arc::clone(&server.time_provider);
                 (Engine::Server(Arc::new(server)), clock)
             }

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 
 use rustls::pki_types::ServerName;
-use rustls::Connection;
+use rustls::{Connection, HandshakeKind};
 use ssl_api::{IoStatus, SslCertificate, SslCipher, SslError, SslSession, TlsError, TlsVersion};
 
 use crate::backend::iana_name;
@@ -19,6 +19,8 @@ use crate::verify::ChainVerifier;
 /// [`SslSession::verification_errors`]. rustls's own verifier only checks what must fail the
 /// handshake (a decodable certificate, valid handshake signatures): a verifier inside rustls
 /// cannot tell which session it serves, and one verifier per session would disable resumption.
+/// A resumed session reports the errors of the chain it resumes, reusing the verdict its
+/// context computed for that chain within the last minute (see [`RustlsSession::is_resumed`]).
 pub struct RustlsSession {
     conn: Connection,
     /// The context's trust checks; `None` under `VerifyNone`.
@@ -42,22 +44,36 @@ impl RustlsSession {
     /// while the handshake has not got that far.
     #[must_use]
     pub fn is_resumed(&self) -> Option<bool> {
-        self.conn.handshake_kind().map(|kind| kind == rustls::HandshakeKind::Resumed)
+        self.conn.handshake_kind().map(|kind| kind == HandshakeKind::Resumed)
     }
 
     /// Verifies the peer's chain once rustls has recorded it (`CommonState::peer_certificates`:
     /// after the peer's Certificate message, or restored from the session being resumed).
+    ///
+    /// A resumed session (`CommonState::handshake_kind`) takes the verdict its context keeps
+    /// for the chain ([`ChainVerifier::verify_resumed`]); a full handshake always validates.
+    /// rustls records the kind before a full handshake's Certificate message and in the same
+    /// step as a resumed session's chain, so the kind is known whenever the chain is. Were it
+    /// not, verification waits for it while the handshake runs, and runs in full once the
+    /// handshake is over: no session finishes its handshake without a verdict.
     fn verify_peer_once(&mut self) {
         if self.verification.is_some() {
             return;
         }
         let Some(verifier) = &self.chain_verifier else { return };
-        match self.conn.peer_certificates() {
-            Some(chain) if !chain.is_empty() => {
-                self.verification = Some(verifier.verify(chain, self.peer_name.as_ref()));
+        let Some(chain) = self.conn.peer_certificates().filter(|chain| !chain.is_empty()) else {
+            return;
+        };
+        let name = self.peer_name.as_ref();
+        let errors = match self.conn.handshake_kind() {
+            Some(HandshakeKind::Resumed) => verifier.verify_resumed(chain, name),
+            Some(HandshakeKind::Full | HandshakeKind::FullWithHelloRetryRequest) => {
+                verifier.verify(chain, name)
             }
-            _ => {}
-        }
+            None if self.conn.is_handshaking() => return,
+            None => verifier.verify(chain, name),
+        };
+        self.verification = Some(errors);
     }
 }
 

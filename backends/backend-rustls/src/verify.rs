@@ -19,10 +19,30 @@
 //! recorded chain also covers resumed sessions, where rustls calls no verifier at all but does
 //! restore the original chain: they report the same errors as the session they resume, and the
 //! socket's policy decides again.
+//!
+//! ## Verdicts of resumed sessions
+//!
+//! Path validation checks a signature per certificate, which a resumed handshake otherwise
+//! never does (rustls skips its verifier on resumption: "resumption is a continuation of the
+//! previous session in terms of security policy"). So the [`ChainVerifier`] keeps the verdicts
+//! of its last [`VERDICT_CACHE_CAPACITY`] full handshakes, keyed by the exact chain (every
+//! certificate's DER) and the name checked, and a resumed session takes the verdict of its
+//! chain from there ([`ChainVerifier::verify_resumed`]) instead of validating again. The result
+//! is the one a new validation would give: the roots are fixed per context, the chain and name
+//! are the key, and only the time differs. A verdict is reused while it is younger than
+//! [`VERDICT_MAX_AGE`] by the context's clock; an older one (or none: evicted, or the session
+//! was first verified by another context) means a new validation, whose result replaces it.
+//! The age limit bounds what the time difference can hide: a certificate that expires (or a
+//! `not_before` that passes) after the original handshake is reported by resumed sessions
+//! within a minute, where raw rustls would never check a resumed session again.
 
+use std::collections::hash_map::RandomState;
+use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, UNIX_EPOCH};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -54,12 +74,24 @@ impl HandshakeVerifier {
     }
 }
 
-/// The trust checks of one context, run per session on the chain the peer sent.
+/// How many verdicts a [`ChainVerifier`] keeps for resumed sessions; the oldest goes first.
+pub(crate) const VERDICT_CACHE_CAPACITY: usize = 256;
+
+/// How long a resumed session may reuse a verdict, by the context's clock (see the module
+/// docs).
+pub(crate) const VERDICT_MAX_AGE: Duration = Duration::from_secs(60);
+
+/// The trust checks of one context, run per session on the chain the peer sent. Shared by
+/// every session of the context, across threads.
 pub(crate) struct ChainVerifier {
     roots: Vec<TrustAnchor<'static>>,
     algorithms: WebPkiSupportedAlgorithms,
     usage: webpki::KeyUsage,
     clock: Arc<dyn TimeProvider>,
+    /// The verdicts resumed sessions may reuse.
+    verdicts: Mutex<Verdicts>,
+    /// How many path validations ([`verify_chain_at`]) this verifier has run.
+    path_validations: AtomicU64,
 }
 
 impl ChainVerifier {
@@ -75,20 +107,163 @@ impl ChainVerifier {
             Role::Client => webpki::KeyUsage::server_auth(),
             Role::Server => webpki::KeyUsage::client_auth(),
         };
-        ChainVerifier { roots, algorithms, usage, clock }
+        ChainVerifier {
+            roots,
+            algorithms,
+            usage,
+            clock,
+            verdicts: Mutex::new(Verdicts::default()),
+            path_validations: AtomicU64::new(0),
+        }
     }
 
     /// Every trust error of `chain` (leaf first), plus a name error when `name` is given and
     /// the leaf is not valid for it, at the time of the context's clock. Empty when the peer
-    /// is trusted. See [`verify_chain_at`].
+    /// is trusted. See [`verify_chain_at`]. For a full handshake: always validates, and keeps
+    /// the verdict for sessions that resume this one.
     pub(crate) fn verify(
         &self,
         chain: &[CertificateDer<'_>],
         name: Option<&ServerName<'_>>,
     ) -> Vec<SslError> {
-        // Without a clock nothing can be said about validity; rustls itself fails then.
-        let now = self.clock.current_time().unwrap_or_else(UnixTime::now);
+        let now = self.now();
+        let errors = self.validate(now, chain, name);
+        self.verdicts().store(chain, name, &errors, now);
+        errors
+    }
+
+    /// [`verify`](Self::verify) for a resumed session, whose chain rustls restored from the
+    /// session it resumes: the kept verdict of `chain` and `name` when it is younger than
+    /// [`VERDICT_MAX_AGE`], else a new validation (which refreshes the kept verdict).
+    pub(crate) fn verify_resumed(
+        &self,
+        chain: &[CertificateDer<'_>],
+        name: Option<&ServerName<'_>>,
+    ) -> Vec<SslError> {
+        let now = self.now();
+        if let Some(errors) = self.verdicts().fresh(chain, name, now) {
+            return errors;
+        }
+        self.verify(chain, name)
+    }
+
+    /// How many path validations this verifier has run: what resumed sessions save.
+    pub(crate) fn path_validations(&self) -> u64 {
+        self.path_validations.load(Ordering::Relaxed)
+    }
+
+    /// The context's time. Without one nothing can be said about validity (rustls itself
+    /// fails then), so the system's.
+    fn now(&self) -> UnixTime {
+        self.clock.current_time().unwrap_or_else(UnixTime::now)
+    }
+
+    /// [`verify_chain_at`] with this context's roots, counted.
+    fn validate(
+        &self,
+        now: UnixTime,
+        chain: &[CertificateDer<'_>],
+        name: Option<&ServerName<'_>>,
+    ) -> Vec<SslError> {
+        self.path_validations.fetch_add(1, Ordering::Relaxed);
         verify_chain_at(&self.roots, self.algorithms, self.usage, now, chain, name)
+    }
+
+    /// The kept verdicts. Nothing but an allocation can fail while they are locked, and even
+    /// then every entry still holds a verdict computed for its own chain and name (at worst
+    /// with the time of the one before), so a poisoned lock is still usable.
+    fn verdicts(&self) -> std::sync::MutexGuard<'_, Verdicts> {
+        self.verdicts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The verdicts of a [`ChainVerifier`]'s last full handshakes, oldest first: at most
+/// [`VERDICT_CACHE_CAPACITY`], one per chain and name. A linear scan over the stored hashes
+/// finds an entry; the chain and name are then compared exactly.
+#[derive(Default)]
+struct Verdicts {
+    entries: VecDeque<Verdict>,
+    hasher: RandomState,
+}
+
+/// The result of validating one chain for one name.
+struct Verdict {
+    /// The hash of `chain` and `name`, compared first.
+    hash: u64,
+    chain: Vec<CertificateDer<'static>>,
+    name: Option<ServerName<'static>>,
+    errors: Vec<SslError>,
+    /// When it was computed, by the context's clock.
+    at: UnixTime,
+}
+
+impl Verdicts {
+    /// The errors kept for `chain` and `name` if they were computed less than
+    /// [`VERDICT_MAX_AGE`] before `now` (and not after it: a clock that went back is not
+    /// trusted to say how old they are).
+    fn fresh(
+        &self,
+        chain: &[CertificateDer<'_>],
+        name: Option<&ServerName<'_>>,
+        now: UnixTime,
+    ) -> Option<Vec<SslError>> {
+        let verdict = self.find(self.hash(chain, name), chain, name)?;
+        let age = now.as_secs().checked_sub(verdict.at.as_secs())?;
+        (age < VERDICT_MAX_AGE.as_secs()).then(|| verdict.errors.clone())
+    }
+
+    /// Keeps `errors` as the verdict on `chain` and `name` computed at `at`, replacing an
+    /// older one for the same chain and name, else evicting the oldest when full.
+    fn store(
+        &mut self,
+        chain: &[CertificateDer<'_>],
+        name: Option<&ServerName<'_>>,
+        errors: &[SslError],
+        at: UnixTime,
+    ) {
+        let hash = self.hash(chain, name);
+        if let Some(index) = self.position(hash, chain, name) {
+            let verdict = &mut self.entries[index];
+            verdict.errors = errors.to_vec();
+            verdict.at = at;
+            return;
+        }
+        if self.entries.len() >= VERDICT_CACHE_CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(Verdict {
+            hash,
+            chain: chain.iter().map(|der| der.clone().into_owned()).collect(),
+            name: name.map(ServerName::to_owned),
+            errors: errors.to_vec(),
+            at,
+        });
+    }
+
+    fn find(
+        &self,
+        hash: u64,
+        chain: &[CertificateDer<'_>],
+        name: Option<&ServerName<'_>>,
+    ) -> Option<&Verdict> {
+        self.position(hash, chain, name).map(|index| &self.entries[index])
+    }
+
+    fn position(
+        &self,
+        hash: u64,
+        chain: &[CertificateDer<'_>],
+        name: Option<&ServerName<'_>>,
+    ) -> Option<usize> {
+        self.entries.iter().position(|verdict| {
+            verdict.hash == hash
+                && verdict.chain.as_slice() == chain
+                && verdict.name.as_ref() == name
+        })
+    }
+
+    fn hash(&self, chain: &[CertificateDer<'_>], name: Option<&ServerName<'_>>) -> u64 {
+        self.hasher.hash_one((chain, name))
     }
 }
 
@@ -301,4 +476,68 @@ fn check_decodable(end_entity: &CertificateDer<'_>) -> Result<(), rustls::Error>
     webpki::EndEntityCert::try_from(end_entity)
         .map(drop)
         .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use rustls::time_provider::DefaultTimeProvider;
+
+    use super::*;
+
+    /// A client-side verifier trusting nothing: every chain has an error, and every
+    /// validation shows in the counter.
+    fn verifier() -> ChainVerifier {
+        let algorithms =
+            rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+        ChainVerifier::new(Role::Client, Vec::new(), algorithms, Arc::new(DefaultTimeProvider))
+    }
+
+    fn self_signed(name: &str) -> CertificateDer<'static> {
+        rcgen::generate_simple_self_signed(vec![name.to_owned()]).unwrap().cert.der().clone()
+    }
+
+    fn name(name: &str) -> ServerName<'static> {
+        ServerName::try_from(name.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn a_verdict_is_reused_only_for_the_very_same_chain() {
+        let verifier = verifier();
+        let leaf = self_signed("localhost");
+        let alone = [leaf.clone()];
+        let localhost = name("localhost");
+        let errors = verifier.verify(&alone, Some(&localhost));
+        assert_eq!(verifier.path_validations(), 1);
+
+        assert_eq!(verifier.verify_resumed(&alone, Some(&localhost)), errors);
+        assert_eq!(verifier.path_validations(), 1, "same chain, same name: reused");
+
+        let longer = [leaf.clone(), self_signed("intermediate")];
+        verifier.verify_resumed(&longer, Some(&localhost));
+        assert_eq!(verifier.path_validations(), 2, "same leaf, other chain: validated");
+
+        verifier.verify_resumed(&[self_signed("localhost")], Some(&localhost));
+        assert_eq!(verifier.path_validations(), 3, "other leaf: validated");
+
+        verifier.verify_resumed(&alone, None);
+        assert_eq!(verifier.path_validations(), 4, "no name checked: validated");
+    }
+
+    #[test]
+    fn the_oldest_verdict_is_evicted_when_the_cache_is_full() {
+        let verifier = verifier();
+        let chain = [self_signed("localhost")];
+        let names: Vec<_> =
+            (0..=VERDICT_CACHE_CAPACITY).map(|i| name(&format!("host{i}.example"))).collect();
+        for name in &names {
+            verifier.verify(&chain, Some(name));
+        }
+        let validations = verifier.path_validations();
+
+        verifier.verify_resumed(&chain, names.last());
+        assert_eq!(verifier.path_validations(), validations, "the newest is kept");
+        verifier.verify_resumed(&chain, names.first());
+        assert_eq!(verifier.path_validations(), validations + 1, "the oldest was evicted");
+    }
 }
