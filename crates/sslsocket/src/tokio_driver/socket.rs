@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use ssl_api::{Error, SocketState, SslBackend, SslConfiguration, SslError};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio::time::Sleep;
@@ -450,19 +450,43 @@ impl AsyncSslSocket {
 /// connection. `WouldBlock` clears tokio's readiness, so the next `poll_*_ready` registers.
 struct TryIo<'a>(&'a TcpStream);
 
+/// Reads and writes without waiting. A short read means the receive queue is drained (a
+/// short write: the send buffer is full), so readiness is cleared then too: the next attempt
+/// waits for the reactor instead of making a system call that would only say `WouldBlock`
+/// (tokio never clears the read-closed or error readiness, so an end of stream is not
+/// missed).
 impl io::Read for TryIo<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.try_read(buf)
+        let mut short = None;
+        let result = self.0.try_io(Interest::READABLE, || {
+            let n = self.0.try_read(buf)?;
+            if n > 0 && n < buf.len() {
+                short = Some(n);
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        short.map_or(result, Ok)
     }
 }
 
 impl io::Write for TryIo<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.try_write(buf)
+        self.write_vectored(&[io::IoSlice::new(buf)])
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.0.try_write_vectored(bufs)
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut short = None;
+        let result = self.0.try_io(Interest::WRITABLE, || {
+            let n = self.0.try_write_vectored(bufs)?;
+            if n > 0 && n < len {
+                short = Some(n);
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        short.map_or(result, Ok)
     }
 
     fn flush(&mut self) -> io::Result<()> {
