@@ -205,7 +205,13 @@ impl OpensslContext {
         }
         set_ciphers(&mut builder, &config.ciphers, low, high)?;
         // Send the local chain exactly as configured, never completed from the trust store.
-        builder.set_mode(SslMode::NO_AUTO_CHAIN);
+        // Let libssl free its record buffers (about 17 KiB each way) whenever they are empty
+        // (`SSL_MODE_RELEASE_BUFFERS`), so that an idle session holds none: with the pipe's own
+        // release, an idle connection costs less than a plain `SslStream`'s. Measured at the
+        // session level (1 GiB through two sessions in memory, CPU time): under 2 % slower, no
+        // more than the run-to-run spread, since the buffers are freed and taken again at most
+        // once per record.
+        builder.set_mode(SslMode::NO_AUTO_CHAIN | SslMode::RELEASE_BUFFERS);
         // A renegotiation would bring a new peer certificate after the socket has accepted the
         // first one, past its policy: refused, as rustls does (`SSL_OP_NO_RENEGOTIATION`).
         builder.set_options(SslOptions::NO_RENEGOTIATION);

@@ -21,14 +21,20 @@
 //! ## Data flow
 //!
 //! ```text
-//! transport ─► read_tls ─► pipe ─► process_new_packets (SSL_do_handshake / SSL_read)
-//!                                      └─► plaintext buffer ─► read_plaintext ─► application
+//! transport ─► read_tls ─► pipe ─► process_new_packets (SSL_do_handshake / SSL_peek)
+//!                                   └─► libssl's record buffer ─► read_plaintext (SSL_read)
+//!                                                                  ─► application
 //! application ─► write_plaintext (SSL_write) ─► pipe ─► write_tls ─► transport
 //! ```
 //!
-//! Ciphertext is copied once on the way in (the caller's reader fills the pipe) and once on
-//! the way out (the pipe drains into the caller's writer); libssl copies into and out of the
-//! pipe as with any BIO.
+//! Plaintext is decrypted lazily, one record at a time, inside libssl: `process_new_packets`
+//! has it decrypt the next record (`SSL_peek`) and reports its size (`SSL_pending`);
+//! `read_plaintext` copies it straight into the caller's buffer (`SSL_read`) and moves on to
+//! the next record. Ciphertext is copied once on the way in (the caller's reader fills the
+//! pipe) and once on the way out (the pipe drains into the caller's writer); libssl copies
+//! into and out of the pipe as with any BIO. An idle session holds no buffer: the pipe frees
+//! its queues when they are empty and the transport has nothing more, and libssl frees its
+//! record buffers (`SSL_MODE_RELEASE_BUFFERS`).
 //!
 //! ## Verification
 //!

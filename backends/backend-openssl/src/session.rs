@@ -4,7 +4,9 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use openssl::ssl::{ErrorCode, NameType, SslCipherRef, SslStream, SslVersion};
+use openssl::ssl::{
+    Error as EngineError, ErrorCode, NameType, SslCipherRef, SslStream, SslVersion,
+};
 use ssl_api::{
     IoStatus, Role, SslCertificate, SslCipher, SslError, SslProtocol, SslSession, TlsError,
     TlsVersion,
@@ -18,14 +20,15 @@ use crate::verify::Recorder;
 /// backlog above which it takes nothing until `write_tls` has drained it.
 const WRITE_CHUNK: usize = 64 * 1024;
 
-/// Room made for one `SSL_read` (a TLS record holds at most 16 KiB of plaintext).
-const RECORD_PLAINTEXT: usize = 16 * 1024;
-
 /// One TLS session over OpenSSL. Made by [`crate::OpensslContext`].
 ///
 /// [`SslSession::process_new_packets`] drives the handshake (`SSL_do_handshake`) until it is
-/// done, then decrypts every complete record (`SSL_read`) into a plaintext buffer. The
-/// engine's errors are sticky: once one is returned, every later call returns it again.
+/// done; after that it has OpenSSL decrypt the next complete record inside its own record
+/// buffer (`SSL_peek` of one byte) and reports that record's plaintext (`SSL_pending`).
+/// [`SslSession::read_plaintext`] copies plaintext with `SSL_read` straight into the caller's
+/// buffer and decrypts the next record the same way as soon as one is used up, so no
+/// plaintext is ever copied into a buffer of this session. The engine's errors are sticky:
+/// once one is returned, every later call returns it again.
 pub struct OpensslSession {
     stream: SslStream<Pipe>,
     role: Role,
@@ -33,9 +36,6 @@ pub struct OpensslSession {
     recorder: Option<Recorder>,
     /// The recorder's result as of the last `process_new_packets`.
     verification: Option<Vec<SslError>>,
-    /// Decrypted bytes; `plaintext[plaintext_pos..]` is unread.
-    plaintext: Vec<u8>,
-    plaintext_pos: usize,
     /// The peer's close_notify arrived (`SSL_ERROR_ZERO_RETURN`).
     peer_closed: bool,
     /// The fatal error, once there is one.
@@ -53,8 +53,6 @@ impl OpensslSession {
             role,
             recorder,
             verification: None,
-            plaintext: Vec::new(),
-            plaintext_pos: 0,
             peer_closed: false,
             error: None,
         }
@@ -80,26 +78,40 @@ impl OpensslSession {
         }
     }
 
-    /// Decrypts every complete record in the pipe (`SSL_read` until it wants more input).
-    fn decrypt(&mut self) -> Result<(), TlsError> {
-        if self.plaintext_pos == self.plaintext.len() {
-            self.plaintext.clear();
-            self.plaintext_pos = 0;
-        }
-        while !self.peer_closed {
-            let start = self.plaintext.len();
-            self.plaintext.resize(start + RECORD_PLAINTEXT, 0);
-            let result = self.stream.ssl_read(&mut self.plaintext[start..]);
-            let n = *result.as_ref().unwrap_or(&0);
-            self.plaintext.truncate(start + n);
-            match result {
-                Ok(_) => {}
-                Err(err) if err.code() == ErrorCode::ZERO_RETURN => self.peer_closed = true,
-                Err(err) if is_pause(err.code()) => break,
-                Err(err) => return Err(tls_error(&err)),
+    /// Has OpenSSL decrypt the next record when none is waiting to be read and the pipe holds
+    /// one (`SSL_peek` of one byte, which leaves the record in OpenSSL's buffer); afterwards
+    /// `SSL_pending` counts its plaintext. Messages that are not application data (TLS 1.3
+    /// tickets and key updates) are handled on the way; close_notify sets `peer_closed`.
+    fn decrypt_next(&mut self) -> Result<(), TlsError> {
+        let mut byte = [0u8; 1];
+        while !self.peer_closed && self.error.is_none() && self.plaintext_ready() == 0 {
+            let unread = self.stream.get_ref().incoming_len();
+            match self.stream.ssl_peek(&mut byte) {
+                Ok(_) => break,
+                // Without `SSL_MODE_AUTO_RETRY` (on by default since OpenSSL 1.1.1) a
+                // handshake message ends the call; the next record may already be there.
+                Err(err) if is_pause(err.code()) => {
+                    if self.stream.get_ref().incoming_len() == unread {
+                        break;
+                    }
+                }
+                Err(err) => self.absorb(&err)?,
             }
         }
         Ok(())
+    }
+
+    /// What an `SSL_read` / `SSL_peek` error means: close_notify (`SSL_ERROR_ZERO_RETURN`)
+    /// sets `peer_closed`; "want read" is only a pause; anything else is fatal.
+    fn absorb(&mut self, err: &EngineError) -> Result<(), TlsError> {
+        match err.code() {
+            ErrorCode::ZERO_RETURN => {
+                self.peer_closed = true;
+                Ok(())
+            }
+            code if is_pause(code) => Ok(()),
+            _ => Err(tls_error(err)),
+        }
     }
 
     fn advance(&mut self) -> Result<(), TlsError> {
@@ -109,7 +121,17 @@ impl OpensslSession {
                 return Ok(());
             }
         }
-        self.decrypt()
+        self.decrypt_next()
+    }
+
+    /// [`Self::decrypt_next`] from `read_plaintext`, which has no error to return: a fatal
+    /// error is kept for the next `process_new_packets`. Only once the handshake is done.
+    fn decrypt_next_or_keep_error(&mut self) {
+        if self.stream.ssl().is_init_finished() {
+            if let Err(err) = self.decrypt_next() {
+                self.fail(err);
+            }
+        }
     }
 
     fn fail(&mut self, err: TlsError) -> TlsError {
@@ -117,13 +139,22 @@ impl OpensslSession {
         err
     }
 
-    fn buffered_plaintext(&self) -> usize {
-        self.plaintext.len() - self.plaintext_pos
+    /// Plaintext of the current record that `SSL_read` returns without reading the pipe
+    /// (`SSL_pending`).
+    fn plaintext_ready(&self) -> usize {
+        self.stream.ssl().pending()
+    }
+
+    /// Bytes of memory the pipe holds.
+    #[cfg(test)]
+    pub(crate) fn pipe_capacity(&self) -> usize {
+        self.stream.get_ref().capacity()
     }
 }
 
 impl SslSession for OpensslSession {
-    /// Reads up to 64 KiB from `rd` straight into the pipe.
+    /// Reads once from `rd` straight into the pipe: up to 4 KiB into a newly allocated pipe
+    /// buffer, up to 64 KiB once a read has filled it.
     fn read_tls(&mut self, rd: &mut dyn Read) -> io::Result<usize> {
         self.stream.get_mut().fill_from(rd)
     }
@@ -133,8 +164,10 @@ impl SslSession for OpensslSession {
         self.stream.get_mut().drain_to(wr)
     }
 
-    /// `SSL_do_handshake` while the handshake runs, then `SSL_read` into the plaintext buffer.
-    /// Picks up what the verify callback recorded.
+    /// `SSL_do_handshake` while the handshake runs; then, unless a record's plaintext is still
+    /// unread, `SSL_peek` decrypts the next complete record (also with no new input), and
+    /// `plaintext_bytes_to_read` is that record's plaintext (`SSL_pending`). Picks up what the
+    /// verify callback recorded.
     fn process_new_packets(&mut self) -> Result<IoStatus, TlsError> {
         if let Some(err) = &self.error {
             return Err(err.clone());
@@ -146,22 +179,46 @@ impl SslSession for OpensslSession {
         result.map_err(|err| self.fail(err))?;
         Ok(IoStatus {
             tls_bytes_to_write: self.stream.get_ref().outgoing_len(),
-            plaintext_bytes_to_read: self.buffered_plaintext(),
+            plaintext_bytes_to_read: self.plaintext_ready(),
             peer_has_closed: self.peer_closed,
         })
     }
 
-    /// From the plaintext buffer: `WouldBlock` when it is empty, `Ok(0)` after close_notify,
-    /// `UnexpectedEof` when the transport ended without one.
+    /// `SSL_read` straight into `buf`, record after record while `buf` has room and complete
+    /// records are in the pipe (each one decrypted with `SSL_peek` as the previous one is used
+    /// up). `WouldBlock` when no plaintext is ready, `Ok(0)` after close_notify,
+    /// `UnexpectedEof` when the transport ended without one. A fatal error met while
+    /// decrypting a record ends the read (`WouldBlock` if nothing was read) and is returned by
+    /// the next `process_new_packets`.
     fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = &self.plaintext[self.plaintext_pos..];
-        if !available.is_empty() {
-            let n = available.len().min(buf.len());
-            buf[..n].copy_from_slice(&available[..n]);
-            self.plaintext_pos += n;
-            return Ok(n);
+        if self.plaintext_ready() == 0 && self.stream.get_ref().incoming_len() > 0 {
+            // Ciphertext read since the last `process_new_packets`.
+            self.decrypt_next_or_keep_error();
         }
-        if self.peer_closed {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let ready = self.plaintext_ready();
+            if ready == 0 {
+                break;
+            }
+            // Within the current record, so `SSL_read` does not touch the pipe.
+            let end = buf.len().min(filled + ready);
+            match self.stream.ssl_read(&mut buf[filled..end]) {
+                Ok(n) => filled += n,
+                Err(err) => {
+                    if let Err(err) = self.absorb(&err) {
+                        self.fail(err);
+                    }
+                    break;
+                }
+            }
+            if self.plaintext_ready() == 0 {
+                self.decrypt_next_or_keep_error();
+            }
+        }
+        if filled > 0 || (buf.is_empty() && self.plaintext_ready() > 0) {
+            Ok(filled)
+        } else if self.peer_closed {
             Ok(0)
         } else if self.stream.get_ref().eof {
             Err(io::ErrorKind::UnexpectedEof.into())
@@ -198,10 +255,10 @@ impl SslSession for OpensslSession {
         let _ = self.stream.shutdown();
     }
 
-    /// Not after close_notify or a fatal error, nor while decrypted bytes wait to be read (so
-    /// that memory stays bounded when the application reads slowly).
+    /// Not after close_notify or a fatal error, nor while a decrypted record waits to be read
+    /// (so that memory stays bounded when the application reads slowly).
     fn wants_read(&self) -> bool {
-        !self.peer_closed && self.error.is_none() && self.buffered_plaintext() == 0
+        !self.peer_closed && self.error.is_none() && self.plaintext_ready() == 0
     }
 
     fn wants_write(&self) -> bool {
@@ -313,5 +370,93 @@ pub(crate) fn cipher_description(cipher: &SslCipherRef) -> SslCipher {
         key_exchange: "unknown".to_owned(),
         authentication: "unknown".to_owned(),
         encryption: cipher.name().to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use ssl_api::{KeyFormat, PeerVerifyMode, SslConfiguration, SslKey};
+
+    use super::*;
+    use crate::OpensslContext;
+
+    /// A reader with nothing to give yet, as a non-blocking socket.
+    struct Idle;
+
+    impl Read for Idle {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+
+    #[test]
+    fn an_idle_session_holds_no_pipe_memory() {
+        let (mut client, mut server) = pair();
+        let data = vec![0x5a; 100 * 1024];
+        let mut sent = 0;
+        let mut received = 0;
+        let mut buf = vec![0u8; 64 * 1024];
+        while received < data.len() {
+            sent += client.write_plaintext(&data[sent..]).unwrap();
+            pump(&mut client, &mut server);
+            while let Ok(n) = server.read_plaintext(&mut buf) {
+                received += n;
+            }
+        }
+        // Each side's last read was short (the transport had no more) and OpenSSL has taken
+        // all of it; everything written was taken too.
+        assert_eq!(server.pipe_capacity(), 0);
+        assert_eq!(client.pipe_capacity(), 0);
+
+        for session in [&mut client, &mut server] {
+            assert_eq!(session.read_tls(&mut Idle).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+            assert_eq!(session.pipe_capacity(), 0, "{session:?}");
+            assert!(session.wants_read());
+        }
+    }
+
+    /// A client (verifying nothing) and a server with a self-signed certificate, handshake
+    /// done.
+    fn pair() -> (OpensslSession, OpensslSession) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let server = SslConfiguration {
+            local_certificate_chain: vec![SslCertificate::from_der(cert.der()).unwrap()],
+            private_key: Some(
+                SslKey::private_key_from_der(key.serialize_der().as_slice(), KeyFormat::Pkcs8)
+                    .unwrap(),
+            ),
+            system_ca_certificates: false,
+            ..SslConfiguration::default()
+        };
+        let client = SslConfiguration {
+            peer_verify_mode: PeerVerifyMode::VerifyNone,
+            system_ca_certificates: false,
+            ..SslConfiguration::default()
+        };
+        let mut client =
+            OpensslContext::new(&client, Role::Client).unwrap().session(Some("localhost")).unwrap();
+        let mut server = OpensslContext::new(&server, Role::Server).unwrap().session(None).unwrap();
+        for _ in 0..10 {
+            pump(&mut client, &mut server);
+            pump(&mut server, &mut client);
+        }
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+        (client, server)
+    }
+
+    /// Moves `from`'s ciphertext to `to` and lets `to` process it.
+    fn pump(from: &mut OpensslSession, to: &mut OpensslSession) {
+        let mut wire = Vec::new();
+        while from.wants_write() {
+            from.write_tls(&mut wire).unwrap();
+        }
+        let mut input = wire.as_slice();
+        while !input.is_empty() {
+            to.read_tls(&mut input).unwrap();
+            to.process_new_packets().unwrap();
+        }
     }
 }
