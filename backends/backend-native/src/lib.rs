@@ -22,10 +22,18 @@
 //! ## Data flow
 //!
 //! ```text
-//! transport ─► read_tls ─► pipe ─► process_new_packets (handshake / TlsStream::read)
-//!                                   ─► plaintext buffer ─► read_plaintext ─► application
+//! transport ─► read_tls ─► pipe ─► process_new_packets (handshake / one TlsStream::read)
+//!                                   ─► one record's plaintext ─► read_plaintext ─► application
+//!                                  read_plaintext (TlsStream::read) ───────────► application
 //! application ─► write_plaintext (TlsStream::write) ─► pipe ─► write_tls ─► transport
 //! ```
+//!
+//! Plaintext is decrypted lazily. `process_new_packets` decrypts one record into a buffer so
+//! that it can say how much is ready (native-tls cannot tell without handing the bytes out);
+//! `read_plaintext` empties that buffer and then reads the following records straight into the
+//! caller's buffer. Ciphertext is copied once on the way in (the transport reads into the pipe)
+//! and once on the way out. The pipe and the plaintext buffer hold no memory while the
+//! connection is idle.
 //!
 //! ## Verification
 //!

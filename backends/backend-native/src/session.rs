@@ -1,7 +1,6 @@
 //! [`NativeSession`]: one native-tls stream (client or server) over an in-memory [`Pipe`],
 //! behind [`SslSession`].
 
-use std::collections::VecDeque;
 use std::error::Error as StdError;
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -23,6 +22,13 @@ const WRITE_CHUNK: usize = 16 * 1024;
 /// `write_plaintext` takes nothing while this much ciphertext waits for `write_tls`.
 const MAX_OUTGOING: usize = 64 * 1024;
 
+/// The most plaintext one TLS record holds: what the plaintext buffer takes at most.
+const RECORD_PLAINTEXT: usize = 16 * 1024;
+
+/// The first read of [`NativeSession::decrypt_next`] goes to a stack buffer of this size, so
+/// that asking with nothing there, or getting a short message, allocates nothing big.
+const PROBE: usize = 1024;
+
 /// Where the engine is.
 pub(crate) enum State {
     /// `HandshakeError::WouldBlock`: the handshake waits for more ciphertext.
@@ -38,8 +44,12 @@ pub(crate) enum State {
 /// native-tls is a blocking-style API; here it runs over an in-memory pipe that answers
 /// `WouldBlock` when it is empty, so each [`SslSession::process_new_packets`] call advances
 /// the handshake as far as the buffered ciphertext allows (`MidHandshakeTlsStream::handshake`)
-/// and then decrypts everything that arrived (`TlsStream::read` until `WouldBlock`) into a
-/// plaintext buffer.
+/// and then, if no decrypted plaintext is waiting, decrypts the next record (one
+/// `TlsStream::read`, also with no new input) into a plaintext buffer, whose size it reports.
+/// native-tls cannot say how much plaintext it holds without handing it out, so that buffer
+/// stays; but [`SslSession::read_plaintext`], once the buffer is empty, reads the following
+/// records with `TlsStream::read` straight into the caller's buffer. The plaintext buffer is
+/// allocated when a record needs it and freed as soon as it is read.
 ///
 /// What it can tell about the session: the peer's leaf certificate
 /// (`TlsStream::peer_certificate`) and the ALPN protocol (`TlsStream::negotiated_alpn`). Not
@@ -51,8 +61,9 @@ pub struct NativeSession {
     verification: Verification,
     role: Role,
     handshake_done: bool,
-    /// Decrypted and not yet read.
-    plaintext: VecDeque<u8>,
+    /// Decrypted and not yet read: `plaintext[plaintext_pos..]` (empty when nothing waits).
+    plaintext: Vec<u8>,
+    plaintext_pos: usize,
     /// The peer's close_notify arrived.
     peer_closed: bool,
     /// The transport ended without close_notify.
@@ -61,6 +72,8 @@ pub struct NativeSession {
     /// The fatal error, returned again by every later `process_new_packets`.
     error: Option<TlsError>,
     verification_errors: Option<Vec<SslError>>,
+    /// The peer's leaf, kept when the stream is dropped after a failure; while the session is
+    /// established the engine holds it (no copy in memory).
     peer_leaf: Option<SslCertificate>,
     alpn: Option<Vec<u8>>,
 }
@@ -78,7 +91,8 @@ impl NativeSession {
             verification,
             role,
             handshake_done: false,
-            plaintext: VecDeque::new(),
+            plaintext: Vec::new(),
+            plaintext_pos: 0,
             peer_closed: false,
             truncated: false,
             close_notify_sent: false,
@@ -119,16 +133,10 @@ impl NativeSession {
         }
     }
 
-    /// Records the facts of a completed handshake.
+    /// Records the facts of a completed handshake (the peer's certificate stays with the
+    /// engine: see [`leaf`]).
     fn on_established(&mut self, stream: &TlsStream<Pipe>) {
         self.handshake_done = true;
-        // `TlsStream::peer_certificate` gives the leaf only.
-        self.peer_leaf = stream
-            .peer_certificate()
-            .ok()
-            .flatten()
-            .and_then(|cert| cert.to_der().ok())
-            .and_then(|der| SslCertificate::from_der(&der).ok());
         self.alpn = stream.negotiated_alpn().ok().flatten();
         if self.verification == Verification::Strict {
             // The engine verified the chain and the name, or the handshake would have failed.
@@ -136,41 +144,87 @@ impl NativeSession {
         }
     }
 
-    /// `TlsStream::read` until `WouldBlock`: everything the buffered ciphertext holds.
-    fn decrypt(&mut self) -> Result<(), TlsError> {
-        if self.peer_closed || self.truncated {
+    /// Decrypts the next record into the plaintext buffer when that is empty: one
+    /// `TlsStream::read` into a small stack buffer and, when that fills it, one more for the
+    /// rest of the record (at most [`RECORD_PLAINTEXT`] in all). The buffer is allocated to
+    /// what arrived.
+    ///
+    /// # Errors
+    /// A fatal error from the second read; what the first one read stays readable.
+    fn decrypt_next(&mut self) -> Result<(), TlsError> {
+        if self.buffered() > 0 {
             return Ok(());
         }
-        let State::Established(stream) = &mut self.state else { return Ok(()) };
-        let mut chunk = [0u8; WRITE_CHUNK];
-        loop {
-            match stream.read(&mut chunk) {
-                // close_notify; or, once the pipe has reported the end of the transport, the
-                // engine's way of saying it ended first (OpenSSL 1.1: SSL_ERROR_SYSCALL).
-                Ok(0) => {
-                    if self.pipe.eof_delivered() {
-                        self.truncated = true;
-                    } else {
-                        self.peer_closed = true;
-                    }
-                    return Ok(());
-                }
-                Ok(n) => self.plaintext.extend(&chunk[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                // OpenSSL 3: SSL_R_UNEXPECTED_EOF_WHILE_READING.
-                Err(e)
-                    if self.pipe.eof_delivered()
-                        && matches!(
-                            classify(&e).kind,
-                            TlsErrorKind::UnexpectedEof | TlsErrorKind::Internal
-                        ) =>
-                {
-                    self.truncated = true;
-                    return Ok(());
-                }
-                Err(e) => return Err(self.fail(&e)),
-            }
+        let mut probe = [0u8; PROBE];
+        let n = self.engine_read(&mut probe)?;
+        if n == 0 {
+            return Ok(());
         }
+        self.plaintext_pos = 0;
+        if n < PROBE {
+            self.plaintext = probe[..n].to_vec();
+            return Ok(());
+        }
+        let mut record = Vec::with_capacity(RECORD_PLAINTEXT);
+        record.extend_from_slice(&probe);
+        record.resize(RECORD_PLAINTEXT, 0);
+        let more = self.engine_read(&mut record[PROBE..]);
+        record.truncate(PROBE + *more.as_ref().unwrap_or(&0));
+        self.plaintext = record;
+        more.map(|_| ())
+    }
+
+    /// One `TlsStream::read` into `buf` (not empty): the bytes read, or 0 when there is nothing
+    /// now (`WouldBlock`), after close_notify or once the transport has ended.
+    fn engine_read(&mut self, buf: &mut [u8]) -> Result<usize, TlsError> {
+        if self.peer_closed || self.truncated || buf.is_empty() {
+            return Ok(0);
+        }
+        let State::Established(stream) = &mut self.state else { return Ok(0) };
+        match stream.read(buf) {
+            // close_notify; or, once the pipe has reported the end of the transport, the
+            // engine's way of saying it ended first (OpenSSL 1.1: SSL_ERROR_SYSCALL).
+            Ok(0) => {
+                if self.pipe.eof_delivered() {
+                    self.truncated = true;
+                } else {
+                    self.peer_closed = true;
+                }
+                Ok(0)
+            }
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            // OpenSSL 3: SSL_R_UNEXPECTED_EOF_WHILE_READING.
+            Err(e)
+                if self.pipe.eof_delivered()
+                    && matches!(
+                        classify(&e).kind,
+                        TlsErrorKind::UnexpectedEof | TlsErrorKind::Internal
+                    ) =>
+            {
+                self.truncated = true;
+                Ok(0)
+            }
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    /// Decrypted bytes waiting in the plaintext buffer.
+    fn buffered(&self) -> usize {
+        self.plaintext.len() - self.plaintext_pos
+    }
+
+    /// Copies buffered plaintext into `buf`; frees the buffer once it is read.
+    fn take_buffered(&mut self, buf: &mut [u8]) -> usize {
+        let available = &self.plaintext[self.plaintext_pos..];
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.plaintext_pos += n;
+        if self.plaintext_pos == self.plaintext.len() {
+            self.plaintext = Vec::new();
+            self.plaintext_pos = 0;
+        }
+        n
     }
 
     /// Ends the session with `err`: classified, kept, and under strict verification a
@@ -185,22 +239,33 @@ impl NativeSession {
             self.verification_errors = Some(verify::rejected());
         }
         let error = tls_error(kind, err);
+        if let State::Established(stream) = &self.state {
+            // The stream goes; its facts stay readable.
+            self.peer_leaf = leaf(stream);
+        }
         self.state = State::Failed;
         self.error = Some(error.clone());
         error
     }
 
+    /// Bytes of memory the pipe and the plaintext buffer hold.
+    #[cfg(test)]
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.pipe.capacity() + self.plaintext.capacity()
+    }
+
     fn status(&self) -> IoStatus {
         IoStatus {
             tls_bytes_to_write: self.pipe.outgoing_len(),
-            plaintext_bytes_to_read: self.plaintext.len(),
+            plaintext_bytes_to_read: self.buffered(),
             peer_has_closed: self.peer_closed,
         }
     }
 }
 
 impl SslSession for NativeSession {
-    /// Reads once from `rd` into the pipe (at most one maximal record).
+    /// Reads once from `rd` straight into the pipe: up to 4 KiB into a newly allocated pipe
+    /// buffer, up to 64 KiB once a read has filled it.
     fn read_tls(&mut self, rd: &mut dyn Read) -> io::Result<usize> {
         self.pipe.fill_from(rd)
     }
@@ -211,8 +276,9 @@ impl SslSession for NativeSession {
         self.pipe.drain_to(wr)
     }
 
-    /// `MidHandshakeTlsStream::handshake` while handshaking, then `TlsStream::read` until
-    /// `WouldBlock`.
+    /// `MidHandshakeTlsStream::handshake` while handshaking; then, unless decrypted plaintext
+    /// is waiting, one `TlsStream::read` decrypts the next record into the plaintext buffer
+    /// (also with no new input), and `plaintext_bytes_to_read` is what that buffer holds.
     ///
     /// Under strict verification a rejected certificate fails here with
     /// `TlsErrorKind::PeerCertificate` (where the platform library's error codes say so;
@@ -225,18 +291,28 @@ impl SslSession for NativeSession {
             self.advance_handshake()?;
         }
         if matches!(self.state, State::Established(_)) {
-            self.decrypt()?;
+            self.decrypt_next()?;
         }
         Ok(self.status())
     }
 
-    /// The decrypted bytes: `WouldBlock` when none are buffered, `Ok(0)` after close_notify,
-    /// `UnexpectedEof` when the transport ended without one.
+    /// The plaintext buffer first, then `TlsStream::read` straight into the rest of `buf`
+    /// while complete records are in the pipe. `WouldBlock` when no plaintext is ready,
+    /// `Ok(0)` after close_notify, `UnexpectedEof` when the transport ended without one. A
+    /// fatal error met while decrypting ends the read (`WouldBlock` if nothing was read) and
+    /// is returned by the next `process_new_packets`.
     fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if !self.plaintext.is_empty() {
-            return self.plaintext.read(buf);
+        let had_plaintext = self.buffered() > 0;
+        let mut filled = self.take_buffered(buf);
+        while filled < buf.len() && self.error.is_none() {
+            match self.engine_read(&mut buf[filled..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => filled += n,
+            }
         }
-        if self.peer_closed {
+        if filled > 0 || (buf.is_empty() && had_plaintext) {
+            Ok(filled)
+        } else if self.peer_closed {
             Ok(0)
         } else if self.truncated {
             Err(io::ErrorKind::UnexpectedEof.into())
@@ -283,7 +359,7 @@ impl SslSession for NativeSession {
         match self.state {
             State::Handshaking(_) => room,
             State::Established(_) => {
-                room && self.plaintext.is_empty() && !self.peer_closed && !self.truncated
+                room && self.buffered() == 0 && !self.peer_closed && !self.truncated
             }
             State::Failed => false,
         }
@@ -307,7 +383,10 @@ impl SslSession for NativeSession {
     /// The peer's leaf certificate only (`TlsStream::peer_certificate`): native-tls does not
     /// give the chain. Empty on a server (it never requests a client certificate).
     fn peer_certificate_chain(&self) -> Vec<SslCertificate> {
-        self.peer_leaf.iter().cloned().collect()
+        match &self.state {
+            State::Established(stream) => leaf(stream).into_iter().collect(),
+            _ => self.peer_leaf.iter().cloned().collect(),
+        }
     }
 
     /// `None`: native-tls does not say.
@@ -346,5 +425,101 @@ impl fmt::Debug for NativeSession {
             .field("verification_errors", &self.verification_errors.as_ref().map(Vec::len))
             .field("peer_closed", &self.peer_closed)
             .finish_non_exhaustive()
+    }
+}
+
+/// The peer's leaf certificate (`TlsStream::peer_certificate` gives the leaf only), if it
+/// sent one that parses.
+fn leaf(stream: &TlsStream<Pipe>) -> Option<SslCertificate> {
+    let cert = stream.peer_certificate().ok().flatten()?;
+    SslCertificate::from_der(&cert.to_der().ok()?).ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use ssl_api::{KeyFormat, PeerVerifyMode, SslConfiguration, SslKey};
+
+    use super::*;
+    use crate::NativeContext;
+
+    /// A reader with nothing to give yet, as a non-blocking socket.
+    struct Idle;
+
+    impl Read for Idle {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+
+    #[test]
+    fn an_idle_session_holds_no_buffer_memory() {
+        let (mut client, mut server) = pair();
+        let data = vec![0x5a; 100 * 1024];
+        let mut sent = 0;
+        let mut received = 0;
+        let mut buf = vec![0u8; 10_000];
+        while received < data.len() {
+            sent += client.write_plaintext(&data[sent..]).unwrap();
+            pump(&mut client, &mut server);
+            assert!(server.buffer_capacity() > 0, "a decrypted record waits");
+            while let Ok(n) = server.read_plaintext(&mut buf) {
+                received += n;
+            }
+        }
+        // Each side's last read was short (the transport had no more) and the engine has
+        // taken all of it; everything written was taken too; no plaintext waits.
+        assert_eq!(server.buffer_capacity(), 0);
+        assert_eq!(client.buffer_capacity(), 0);
+
+        for session in [&mut client, &mut server] {
+            assert_eq!(session.read_tls(&mut Idle).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+            assert_eq!(session.buffer_capacity(), 0, "{session:?}");
+            assert!(session.wants_read());
+        }
+    }
+
+    /// A client (verifying nothing) and a server with a self-signed certificate, handshake
+    /// done.
+    fn pair() -> (NativeSession, NativeSession) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let server = SslConfiguration {
+            local_certificate_chain: vec![SslCertificate::from_der(cert.der()).unwrap()],
+            private_key: Some(
+                SslKey::private_key_from_der(key.serialize_der().as_slice(), KeyFormat::Pkcs8)
+                    .unwrap(),
+            ),
+            system_ca_certificates: false,
+            ..SslConfiguration::default()
+        };
+        let client = SslConfiguration {
+            peer_verify_mode: PeerVerifyMode::VerifyNone,
+            system_ca_certificates: false,
+            ..SslConfiguration::default()
+        };
+        let mut client =
+            NativeContext::new(&client, Role::Client).unwrap().session(Some("localhost")).unwrap();
+        let mut server = NativeContext::new(&server, Role::Server).unwrap().session(None).unwrap();
+        for _ in 0..10 {
+            pump(&mut client, &mut server);
+            pump(&mut server, &mut client);
+        }
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+        (client, server)
+    }
+
+    /// Moves `from`'s ciphertext to `to` and lets `to` process it.
+    fn pump(from: &mut NativeSession, to: &mut NativeSession) {
+        let mut wire = Vec::new();
+        while from.wants_write() {
+            from.write_tls(&mut wire).unwrap();
+        }
+        let mut input = wire.as_slice();
+        while !input.is_empty() {
+            to.read_tls(&mut input).unwrap();
+            to.process_new_packets().unwrap();
+        }
     }
 }

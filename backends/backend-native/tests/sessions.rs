@@ -162,6 +162,21 @@ fn garbage_from_the_peer_is_an_invalid_message() {
 }
 
 #[test]
+fn the_peer_certificate_stays_readable_after_a_failure() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    let (mut client, mut server) =
+        pair(&pki.client_config(), &server_config(&cert, &key), "localhost");
+    handshake(&mut client, &mut server).unwrap();
+    assert_eq!(client.peer_certificate_chain(), vec![cert.clone()]);
+
+    let mut garbage: &[u8] = &[0x47; 64];
+    client.read_tls(&mut garbage).unwrap();
+    client.process_new_packets().unwrap_err();
+    assert_eq!(client.peer_certificate_chain(), vec![cert]);
+}
+
+#[test]
 fn garbage_instead_of_a_server_hello_fails_the_client() {
     let pki = Pki::new();
     let context = NativeContext::new(&pki.client_config(), Role::Client).unwrap();
