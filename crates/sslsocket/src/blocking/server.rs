@@ -268,10 +268,13 @@ impl Acceptor {
         let mut events = Events::with_capacity(64);
         let mut handshakes: HashMap<usize, Handshake> = HashMap::new();
         let mut next_token = FIRST_HANDSHAKE;
+        // Accept at the start, on the listener's events and on the waker (a slot was freed).
+        let mut may_accept = true;
         while !self.stop.load(Ordering::Acquire) {
-            if self.accept_ready(&mut handshakes, &mut next_token).is_err() {
+            if may_accept && self.accept_ready(&mut handshakes, &mut next_token).is_err() {
                 return; // the listener failed: accept_next reports the stop
             }
+            may_accept = false;
             let now = Instant::now();
             let wake = handshakes
                 .values()
@@ -284,7 +287,9 @@ impl Acceptor {
                 Err(_) => return,
             }
             for event in &events {
-                if let Some(h) = handshakes.get_mut(&event.token().0) {
+                if matches!(event.token(), LISTENER | WAKER) {
+                    may_accept = true;
+                } else if let Some(h) = handshakes.get_mut(&event.token().0) {
                     if let Some(t) = h.socket.transport_mut() {
                         t.note_event(event);
                     }
