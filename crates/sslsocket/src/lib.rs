@@ -6,8 +6,8 @@
 //!   certificate errors with a decision (`ignore_ssl_errors*`, a handler, pause and resume),
 //!   peer chain, cipher, `wait_for_*` with a [`Duration`](std::time::Duration), and
 //!   `std::io::Read` + `Write`.
-//! - [`SslServer`]: Qt 6's QSslServer — handshakes on their own threads, a handshake timeout,
-//!   accepted sockets already encrypted.
+//! - [`SslServer`]: Qt 6's QSslServer — handshakes interleaved on a background thread (a slow
+//!   client holds up no one), a handshake timeout, accepted sockets already encrypted.
 //! - [`AsyncSslSocket`] / [`AsyncSslServer`] (feature `tokio`): the same on tokio.
 //! - [`conn::Connection`]: the sans-IO state machine every driver is a short loop over; no
 //!   sockets and no clock inside.
