@@ -310,11 +310,29 @@ impl Connection {
     /// # Errors
     /// An engine failure while reading plaintext (what was moved before it stays).
     pub(super) fn spill_plaintext(&mut self, max: usize) -> io::Result<()> {
+        match self.drain_engine(Sink::ReadBuffer(max)).1 {
+            Some(Stop::Read(e)) => Err(e),
+            // The engine repeats a processing failure to the next `process_tls`.
+            Some(Stop::Process(_)) | None => Ok(()),
+        }
+    }
+
+    /// Moves decrypted bytes from an encrypted session into `sink` until it is full or the
+    /// engine has none ready. When the engine runs dry it is asked once more, with no new
+    /// input (engines that decrypt one record at a time move on to the next one then).
+    /// Notes the peer's close_notify. Returns the bytes moved and what stopped it early.
+    fn drain_engine(&mut self, mut sink: Sink<'_>) -> (usize, Option<Stop>) {
         let mut moved = 0;
         let mut refreshed = false;
-        while moved < max {
+        while moved < sink.len() {
             let Phase::Encrypted(session) = &mut self.phase else { break };
-            match self.read_buf.fill_from(max - moved, &mut |buf| session.read_plaintext(buf)) {
+            let result = match &mut sink {
+                Sink::ReadBuffer(max) => {
+                    self.read_buf.fill_from(*max - moved, &mut |buf| session.read_plaintext(buf))
+                }
+                Sink::Caller(out) => session.read_plaintext(&mut out[moved..]),
+            };
+            match result {
                 Ok(0) => {
                     self.peer_closed = true;
                     break;
@@ -325,7 +343,6 @@ impl Connection {
                     self.engine_plaintext = self.engine_plaintext.saturating_sub(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock && !refreshed => {
-                    // Drained what was announced: the engine may have more ready.
                     refreshed = true;
                     match session.process_new_packets() {
                         Ok(status) => {
@@ -335,7 +352,7 @@ impl Connection {
                                 break;
                             }
                         }
-                        Err(_) => break, // the engine repeats it to the next process_tls
+                        Err(err) => return (moved, Some(Stop::Process(err))),
                     }
                 }
                 Err(e)
@@ -349,11 +366,11 @@ impl Connection {
                 }
                 Err(e) => {
                     self.engine_plaintext = 0;
-                    return Err(e);
+                    return (moved, Some(Stop::Read(e)));
                 }
             }
         }
-        Ok(())
+        (moved, None)
     }
 
     // ---- output to the transport --------------------------------------------------------
@@ -601,56 +618,18 @@ impl Connection {
     /// the engine has no more ready. Notices the peer's close_notify on the way.
     fn read_from_engine(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let was_closed = self.peer_closed;
-        let mut filled = 0;
-        let mut refreshed = false;
-        while filled < out.len() {
-            let Phase::Encrypted(session) = &mut self.phase else { break };
-            match session.read_plaintext(&mut out[filled..]) {
-                Ok(0) => {
-                    self.peer_closed = true;
-                    break;
-                }
-                Ok(n) => {
-                    filled += n;
-                    refreshed = false;
-                    self.engine_plaintext = self.engine_plaintext.saturating_sub(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !refreshed => {
-                    // Drained what was announced: the engine may have more ready.
-                    refreshed = true;
-                    match session.process_new_packets() {
-                        Ok(status) => {
-                            self.engine_plaintext = status.plaintext_bytes_to_read;
-                            self.peer_closed |= status.peer_has_closed;
-                            if status.plaintext_bytes_to_read == 0 {
-                                break;
-                            }
-                        }
-                        Err(err) => {
-                            if filled == 0 {
-                                self.fail(Error::Tls(err));
-                            }
-                            break;
-                        }
-                    }
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof
-                    ) =>
-                {
-                    self.engine_plaintext = 0;
-                    break;
-                }
-                Err(e) if filled == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
+        let (filled, stop) = self.drain_engine(Sink::Caller(out));
         if self.peer_closed && !was_closed {
             self.after_status(was_closed);
         }
-        Ok(filled)
+        match stop {
+            Some(Stop::Read(e)) if filled == 0 => Err(e),
+            Some(Stop::Process(err)) if filled == 0 => {
+                self.fail(Error::Tls(err));
+                Ok(0)
+            }
+            _ => Ok(filled),
+        }
     }
 
     /// Copies up to `out.len()` readable bytes without consuming them (moving them from the
@@ -703,6 +682,31 @@ impl Connection {
     pub fn put_char(&mut self, byte: u8) -> io::Result<bool> {
         self.write(&[byte]).map(|n| n == 1)
     }
+}
+
+/// Where [`Connection::drain_engine`] puts decrypted bytes.
+enum Sink<'a> {
+    /// The read buffer, at most this many bytes.
+    ReadBuffer(usize),
+    /// The caller's buffer.
+    Caller(&'a mut [u8]),
+}
+
+impl Sink<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Sink::ReadBuffer(max) => *max,
+            Sink::Caller(out) => out.len(),
+        }
+    }
+}
+
+/// Why [`Connection::drain_engine`] stopped early.
+enum Stop {
+    /// Reading plaintext failed.
+    Read(io::Error),
+    /// Processing what was buffered failed.
+    Process(TlsError),
 }
 
 /// Writes as much of `buf` as `wr` takes, front first. Returns the count; `WouldBlock` is
