@@ -310,7 +310,7 @@ impl Acceptor {
         let Some(result) = h.socket.step_handshake(&mut h.seen, h.deadline) else { return };
         let Some(mut h) = handshakes.remove(&token) else { return };
         if let Some(t) = h.socket.transport_mut() {
-            // The socket waits on a poller of its own from now on.
+            // The socket waits by itself from now on.
             let _ = t.deregister(self.poll.registry());
         }
         let outcome = match result {

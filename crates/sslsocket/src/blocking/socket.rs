@@ -316,7 +316,11 @@ impl SslSocket {
             }
             match self.transport.as_mut() {
                 Some(t) if waiting_on_transport => {
-                    if let Err(e) = t.wait(wake.map(|w| w.saturating_duration_since(now))) {
+                    let want_read = self.conn.wants_read();
+                    let want_write = self.conn.wants_write()
+                        || self.conn.state() == SocketState::ConnectingState;
+                    let timeout = wake.map(|w| w.saturating_duration_since(now));
+                    if let Err(e) = t.wait(timeout, want_read, want_write) {
                         self.conn.handle_transport_error(Error::io(e));
                     }
                 }

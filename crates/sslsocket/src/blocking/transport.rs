@@ -6,26 +6,29 @@ use std::time::Duration;
 
 use mio::event::Event;
 use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Registry, Token};
+#[cfg(not(unix))]
+use mio::{Events, Poll};
+use mio::{Interest, Registry, Token};
 
+#[cfg(not(unix))]
 const STREAM: Token = Token(0);
 
-/// A mio TCP stream registered (edge-triggered) for reading and writing with its own poller,
-/// made at the first wait (a server's handshakes are driven by the acceptor's poller, see
-/// [`Transport::register`]).
+/// A non-blocking mio TCP stream and its readiness. The socket waits with poll(2) on Unix
+/// (one system call per wait, nothing to set up per socket) and with a mio poller of its own,
+/// made at the first wait, elsewhere; a server's handshakes are driven by the acceptor's
+/// poller instead (see [`Transport::register`]).
 ///
-/// Edge-triggered readiness is safe because the driver only waits after an attempt in the
-/// wanted direction returned `WouldBlock`, or after a short read or write: a stream socket's
-/// read returns less than asked only when it has drained the receive queue (a write: when the
-/// send buffer is full), and whatever arrives (or frees up) after that raises a new edge.
-/// (The end of stream raises its edge once: after the poller has reported it, reads go on
-/// until they return it.) `Transport`'s own `Read`/`Write` use that to skip the system call
-/// that would only say
-/// `WouldBlock` (a blocking engine stream makes one read per wait; without this we made
-/// two: the failing attempt, then the read after the wake-up).
+/// `Transport`'s own `Read`/`Write` skip the system call that would only say `WouldBlock`
+/// after a short read or write: a stream socket's read returns less than asked only when it
+/// has drained the receive queue (a write: when the send buffer is full). That is safe with
+/// level-triggered poll(2), and with the edge-triggered pollers too: whatever arrives (or
+/// frees up) after that raises a new edge; the end of stream raises its edge once, so after a
+/// poller has reported it reads go on until they return it.
 #[derive(Debug)]
 pub(crate) struct Transport {
     pub(crate) stream: TcpStream,
+    /// The poller made at the first wait (Unix waits with poll(2) instead).
+    #[cfg(not(unix))]
     poll: Option<(Poll, Events)>,
     /// The last read did not show the receive queue drained (or readiness was signalled).
     readable: bool,
@@ -38,7 +41,14 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub(crate) fn new(stream: TcpStream) -> io::Result<Transport> {
-        Ok(Transport { stream, poll: None, readable: true, writable: true, read_closed: false })
+        Ok(Transport {
+            stream,
+            #[cfg(not(unix))]
+            poll: None,
+            readable: true,
+            writable: true,
+            read_closed: false,
+        })
     }
 
     /// Starts a non-blocking connect to `addr`.
@@ -70,9 +80,49 @@ impl Transport {
         }
     }
 
+    /// Waits until the stream may be ready for what is wanted, or `timeout` passes.
+    /// Spurious wake-ups happen; the caller simply tries again.
+    #[cfg(unix)]
+    pub(crate) fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        want_read: bool,
+        want_write: bool,
+    ) -> io::Result<()> {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let mut flags = PollFlags::empty();
+        if want_read {
+            flags |= PollFlags::IN;
+        }
+        if want_write {
+            flags |= PollFlags::OUT;
+        }
+        // At most a day per wait (some systems refuse longer ones); the caller waits again.
+        let timeout = timeout.map(|t| t.min(Duration::from_secs(24 * 3600))).map(|t| Timespec {
+            tv_sec: t.as_secs().try_into().unwrap_or(0),
+            tv_nsec: t.subsec_nanos().into(),
+        });
+        let mut fds = [PollFd::new(&self.stream, flags)];
+        match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        let got = fds[0].revents();
+        let closed = got.intersects(PollFlags::HUP | PollFlags::ERR);
+        self.note(got.contains(PollFlags::IN), got.contains(PollFlags::OUT), closed);
+        Ok(())
+    }
+
     /// Waits until the stream may be ready or `timeout` passes. Spurious wake-ups happen; the
     /// caller simply tries again.
-    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    #[cfg(not(unix))]
+    pub(crate) fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        _want_read: bool,
+        _want_write: bool,
+    ) -> io::Result<()> {
         if self.poll.is_none() {
             let poll = Poll::new()?;
             self.register(poll.registry(), STREAM)?;
