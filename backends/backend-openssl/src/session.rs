@@ -220,7 +220,7 @@ impl SslSession for OpensslSession {
             Ok(filled)
         } else if self.peer_closed {
             Ok(0)
-        } else if self.stream.get_ref().eof {
+        } else if self.stream.get_ref().is_eof() {
             Err(io::ErrorKind::UnexpectedEof.into())
         } else {
             Err(io::ErrorKind::WouldBlock.into())

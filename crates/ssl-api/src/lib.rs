@@ -10,6 +10,8 @@
 //! - Data: [`SslCertificate`], [`SslKey`], [`SslCipher`], [`SslConfiguration`].
 //! - Contracts: [`SslBackend`] → [`SslContext`] → [`SslSession`], with capabilities as data
 //!   ([`Feature`], [`FeatureSet`]).
+//! - Building blocks for backends whose engine runs over an in-memory `Read` / `Write`:
+//!   [`pipe`].
 //!
 //! ```
 //! use ssl_api::{PeerVerifyMode, SslConfiguration, SslMode, SslProtocol, TlsVersion};
@@ -30,6 +32,7 @@ pub mod config;
 pub mod error;
 pub mod key;
 mod key_encryption;
+pub mod pipe;
 pub mod types;
 
 pub use backend::{
