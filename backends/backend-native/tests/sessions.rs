@@ -10,14 +10,12 @@ use std::io;
 
 use backend_native::{NativeBackend, NativeContext, NativeSession};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use ssl_api::testing::{exchange_data, handshake, transfer, Side, MAX_ROUNDS};
 use ssl_api::{
     ConfigError, Feature, KeyFormat, PeerVerifyMode, Role, SslBackend, SslCertificate, SslCipher,
     SslConfiguration, SslError, SslErrorKind, SslKey, SslProtocol, SslSession, TlsError,
     TlsErrorKind,
 };
-
-/// A handshake between two well-behaved peers takes a handful of rounds; more means a hang.
-const MAX_ROUNDS: usize = 20;
 
 /// Whether native-tls wraps OpenSSL here, so that its errors can be classified.
 const OPENSSL: bool = !cfg!(any(target_os = "windows", target_vendor = "apple"));
@@ -607,44 +605,6 @@ fn pair(
     (client.unwrap(), server.unwrap())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Client,
-    Server,
-}
-
-/// Moves ciphertext both ways until neither side has anything to say and neither is still
-/// handshaking. Panics after `MAX_ROUNDS` rounds.
-fn handshake(
-    client: &mut dyn SslSession,
-    server: &mut dyn SslSession,
-) -> Result<(), (Side, TlsError)> {
-    for _ in 0..MAX_ROUNDS {
-        let to_server = transfer(client, server).map_err(|e| (Side::Server, e))?;
-        let to_client = transfer(server, client).map_err(|e| (Side::Client, e))?;
-        if to_server == 0 && to_client == 0 && !client.is_handshaking() && !server.is_handshaking()
-        {
-            return Ok(());
-        }
-    }
-    panic!("handshake did not finish in {MAX_ROUNDS} rounds");
-}
-
-/// Moves every pending ciphertext byte of `from` into `to` and lets `to` process it.
-/// Returns how many bytes moved; `to`'s error if processing fails.
-fn transfer(from: &mut dyn SslSession, to: &mut dyn SslSession) -> Result<usize, TlsError> {
-    let mut wire = Vec::new();
-    while from.wants_write() {
-        from.write_tls(&mut wire).unwrap();
-    }
-    let mut input = wire.as_slice();
-    while !input.is_empty() {
-        to.read_tls(&mut input).unwrap();
-        to.process_new_packets()?;
-    }
-    Ok(wire.len())
-}
-
 /// As [`transfer`], one byte per `read_tls`.
 fn trickle(from: &mut dyn SslSession, to: &mut dyn SslSession) -> Result<usize, TlsError> {
     let mut wire = Vec::new();
@@ -682,20 +642,4 @@ fn stream(from: &mut dyn SslSession, to: &mut dyn SslSession, data: &[u8]) -> Ve
         }
     }
     panic!("stalled after {} of {} bytes", got.len(), data.len());
-}
-
-/// Sends a message each way and checks it arrives intact.
-fn exchange_data(client: &mut dyn SslSession, server: &mut dyn SslSession) {
-    send(client, server, b"hello from the client");
-    send(server, client, b"hello from the server");
-}
-
-fn send(from: &mut dyn SslSession, to: &mut dyn SslSession, message: &[u8]) {
-    assert_eq!(from.write_plaintext(message).unwrap(), message.len());
-    transfer(from, to).unwrap();
-    let mut buf = vec![0u8; message.len() + 16];
-    let n = to.read_plaintext(&mut buf).unwrap();
-    assert_eq!(&buf[..n], message);
-    // Let any answer the engine queued travel back.
-    transfer(to, from).unwrap();
 }

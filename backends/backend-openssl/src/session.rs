@@ -376,87 +376,26 @@ pub(crate) fn cipher_description(cipher: &SslCipherRef) -> SslCipher {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use ssl_api::{KeyFormat, PeerVerifyMode, SslConfiguration, SslKey};
+    use ssl_api::testing;
 
     use super::*;
     use crate::OpensslContext;
 
-    /// A reader with nothing to give yet, as a non-blocking socket.
-    struct Idle;
-
-    impl Read for Idle {
-        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-            Err(io::ErrorKind::WouldBlock.into())
-        }
-    }
-
     #[test]
     fn an_idle_session_holds_no_pipe_memory() {
-        let (mut client, mut server) = pair();
-        let data = vec![0x5a; 100 * 1024];
-        let mut sent = 0;
-        let mut received = 0;
-        let mut buf = vec![0u8; 64 * 1024];
-        while received < data.len() {
-            sent += client.write_plaintext(&data[sent..]).unwrap();
-            pump(&mut client, &mut server);
-            while let Ok(n) = server.read_plaintext(&mut buf) {
-                received += n;
-            }
-        }
-        // Each side's last read was short (the transport had no more) and OpenSSL has taken
-        // all of it; everything written was taken too.
-        assert_eq!(server.pipe_capacity(), 0);
-        assert_eq!(client.pipe_capacity(), 0);
-
-        for session in [&mut client, &mut server] {
-            assert_eq!(session.read_tls(&mut Idle).unwrap_err().kind(), io::ErrorKind::WouldBlock);
-            assert_eq!(session.pipe_capacity(), 0, "{session:?}");
-            assert!(session.wants_read());
-        }
+        testing::an_idle_session_holds_no_buffer_memory(
+            pair(),
+            64 * 1024,
+            OpensslSession::pipe_capacity,
+            |_| {},
+        );
     }
 
     /// A client (verifying nothing) and a server with a self-signed certificate, handshake
     /// done.
     fn pair() -> (OpensslSession, OpensslSession) {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        let server = SslConfiguration {
-            local_certificate_chain: vec![SslCertificate::from_der(cert.der()).unwrap()],
-            private_key: Some(
-                SslKey::private_key_from_der(key.serialize_der().as_slice(), KeyFormat::Pkcs8)
-                    .unwrap(),
-            ),
-            system_ca_certificates: false,
-            ..SslConfiguration::default()
-        };
-        let client = SslConfiguration {
-            peer_verify_mode: PeerVerifyMode::VerifyNone,
-            system_ca_certificates: false,
-            ..SslConfiguration::default()
-        };
-        let mut client =
-            OpensslContext::new(&client, Role::Client).unwrap().session(Some("localhost")).unwrap();
-        let mut server = OpensslContext::new(&server, Role::Server).unwrap().session(None).unwrap();
-        for _ in 0..10 {
-            pump(&mut client, &mut server);
-            pump(&mut server, &mut client);
-        }
-        assert!(!client.is_handshaking() && !server.is_handshaking());
-        (client, server)
-    }
-
-    /// Moves `from`'s ciphertext to `to` and lets `to` process it.
-    fn pump(from: &mut OpensslSession, to: &mut OpensslSession) {
-        let mut wire = Vec::new();
-        while from.wants_write() {
-            from.write_tls(&mut wire).unwrap();
-        }
-        let mut input = wire.as_slice();
-        while !input.is_empty() {
-            to.read_tls(&mut input).unwrap();
-            to.process_new_packets().unwrap();
-        }
+        testing::handshaken(|config, role, peer| {
+            OpensslContext::new(config, role).unwrap().session(peer).unwrap()
+        })
     }
 }

@@ -13,6 +13,12 @@
 //! - Building blocks for backends whose engine runs over an in-memory `Read` / `Write`:
 //!   [`pipe`].
 //!
+//! Cargo features:
+//!
+//! - `testing` (off): `ssl_api::testing`, engine-neutral test support that every backend's
+//!   tests share (session pumping, and test bodies run per backend by `reading_tests!`). For
+//!   `[dev-dependencies]` only; it pulls in rcgen and changes nothing else.
+//!
 //! ```
 //! use ssl_api::{PeerVerifyMode, SslConfiguration, SslMode, SslProtocol, TlsVersion};
 //!
@@ -33,6 +39,8 @@ pub mod error;
 pub mod key;
 mod key_encryption;
 pub mod pipe;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 pub use backend::{
