@@ -106,14 +106,16 @@ pub fn set_active_backend(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-type ContextKey = (&'static str, Role, SslConfiguration);
+/// The contexts made for one configuration: per backend name and role.
+type Contexts = Vec<(&'static str, Role, Arc<dyn SslContext>)>;
 
 /// Contexts kept alive by the cache alone (none of whose sockets exist any more) beyond this
 /// many are all dropped together.
 const CACHE_SOFT_LIMIT: usize = 32;
 
-fn cache() -> &'static Mutex<HashMap<ContextKey, Arc<dyn SslContext>>> {
-    static CACHE: OnceLock<Mutex<HashMap<ContextKey, Arc<dyn SslContext>>>> = OnceLock::new();
+/// Keyed by the configuration alone, so that a lookup borrows it (no copy per connection).
+fn cache() -> &'static Mutex<HashMap<SslConfiguration, Contexts>> {
+    static CACHE: OnceLock<Mutex<HashMap<SslConfiguration, Contexts>>> = OnceLock::new();
     CACHE.get_or_init(Mutex::default)
 }
 
@@ -130,10 +132,13 @@ pub fn context_for(
     config: &SslConfiguration,
     role: Role,
 ) -> Result<Arc<dyn SslContext>, Error> {
-    let key = (backend.name(), role, config.clone());
+    let name = backend.name();
     let mut cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(ctx) = cache.get(&key) {
-        return Ok(ctx.clone());
+    let cached = cache.get(config).and_then(|contexts| {
+        contexts.iter().find(|(n, r, _)| *n == name && *r == role).map(|(_, _, ctx)| ctx.clone())
+    });
+    if let Some(ctx) = cached {
+        return Ok(ctx);
     }
     let mode = match role {
         Role::Client => SslMode::SslClientMode,
@@ -150,10 +155,13 @@ pub fn context_for(
         resolved.ca_certificates.extend(system_ca_certificates().iter().cloned());
     }
     let ctx = backend.new_context(&resolved, role)?;
-    if cache.len() >= CACHE_SOFT_LIMIT {
-        cache.retain(|_, ctx| Arc::strong_count(ctx) > 1);
+    if cache.values().map(Vec::len).sum::<usize>() >= CACHE_SOFT_LIMIT {
+        cache.retain(|_, contexts| {
+            contexts.retain(|(_, _, ctx)| Arc::strong_count(ctx) > 1);
+            !contexts.is_empty()
+        });
     }
-    cache.insert(key, ctx.clone());
+    cache.entry(config.clone()).or_default().push((name, role, ctx.clone()));
     Ok(ctx)
 }
 

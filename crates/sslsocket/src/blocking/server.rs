@@ -75,7 +75,7 @@ struct Running {
 /// What the acceptor thread needs to start handshakes.
 struct Acceptor {
     backend: Arc<dyn SslBackend>,
-    config: SslConfiguration,
+    config: Arc<SslConfiguration>,
     handshake_timeout: Duration,
     max_pending: usize,
     setup: Option<Setup>,
@@ -169,7 +169,7 @@ impl SslServer {
         let pending = Arc::new(AtomicUsize::new(0));
         let acceptor = Acceptor {
             backend: self.backend.clone(),
-            config: self.config.clone(),
+            config: Arc::new(self.config.clone()),
             handshake_timeout: self.handshake_timeout,
             max_pending: self.max_pending,
             setup: self.setup.clone(),
@@ -349,7 +349,7 @@ impl Acceptor {
             };
             self.pending.fetch_add(1, Ordering::AcqRel);
             let mut socket = SslSocket::with_backend_handle(self.backend.clone());
-            socket.set_ssl_configuration(self.config.clone());
+            socket.connection_mut().set_shared_ssl_configuration(self.config.clone());
             let token = *next_token;
             *next_token = next_token.wrapping_add(1).max(FIRST_HANDSHAKE);
             let registry = self.poll.registry();

@@ -60,7 +60,8 @@ enum Phase {
 #[derive(Debug)]
 pub struct Connection {
     backend: Arc<dyn SslBackend>,
-    config: SslConfiguration,
+    /// Shared (copy on write): a server's connections all point to its one configuration.
+    config: Arc<SslConfiguration>,
     context: Option<(Role, Arc<dyn SslContext>)>,
     peer_verify_name: Option<String>,
     host: Option<String>,
@@ -109,7 +110,7 @@ impl Connection {
     pub fn new(backend: Arc<dyn SslBackend>, config: SslConfiguration) -> Connection {
         Connection {
             backend,
-            config,
+            config: Arc::new(config),
             context: None,
             peer_verify_name: None,
             host: None,
@@ -333,13 +334,20 @@ impl Connection {
 
     /// Replaces the configuration. Takes effect at the next handshake.
     pub fn set_ssl_configuration(&mut self, config: SslConfiguration) {
+        self.set_shared_ssl_configuration(Arc::new(config));
+    }
+
+    /// Replaces the configuration with one shared with other connections (a server gives
+    /// each accepted connection its own, this way without a copy). Changes made later through
+    /// this connection copy it first. Takes effect at the next handshake.
+    pub fn set_shared_ssl_configuration(&mut self, config: Arc<SslConfiguration>) {
         self.config = config;
         self.context = None;
     }
 
     /// Changes the configuration in place. Takes effect at the next handshake.
     pub fn update_configuration(&mut self, change: impl FnOnce(&mut SslConfiguration)) {
-        change(&mut self.config);
+        change(Arc::make_mut(&mut self.config));
         self.context = None;
     }
 

@@ -125,7 +125,7 @@ impl AsyncSslServer {
             Arc::new(Semaphore::new(self.max_pending)),
             Handshakes {
                 backend: self.backend.clone(),
-                config: self.config.clone(),
+                config: Arc::new(self.config.clone()),
                 timeout: self.handshake_timeout,
                 setup: self.setup.clone(),
             },
@@ -195,7 +195,7 @@ impl std::fmt::Debug for AsyncSslServer {
 #[derive(Clone)]
 struct Handshakes {
     backend: Arc<dyn SslBackend>,
-    config: SslConfiguration,
+    config: Arc<SslConfiguration>,
     timeout: Duration,
     setup: Option<Setup>,
 }
@@ -222,15 +222,18 @@ async fn accept_loop(
         let results = results.clone();
         let handshakes = handshakes.clone();
         tokio::spawn(async move {
-            let mut socket = AsyncSslSocket::with_backend_handle(handshakes.backend.clone());
-            socket.set_ssl_configuration(handshakes.config.clone());
+            // Boxed from the start: the task stays small and the socket is not moved into a
+            // new allocation once encrypted.
+            let mut socket =
+                Box::new(AsyncSslSocket::with_backend_handle(handshakes.backend.clone()));
+            socket.connection_mut().set_shared_ssl_configuration(handshakes.config.clone());
             socket.set_socket_descriptor(stream);
             if let Some(setup) = &handshakes.setup {
                 setup(&mut socket);
             }
             socket.set_handshake_timeout(Some(handshakes.timeout));
             let outcome = match socket.start_server_encryption().await {
-                Ok(()) => AsyncAccepted::Encrypted(Box::new(socket)),
+                Ok(()) => AsyncAccepted::Encrypted(socket),
                 Err(error) => {
                     let ssl_errors = socket.ssl_handshake_errors().to_vec();
                     socket.abort();

@@ -369,7 +369,13 @@ impl AsyncSslSocket {
                     }
                 }
             }
-            if let Some(deadline) = self.conn.poll_timeout() {
+            let next_timeout = self.conn.poll_timeout();
+            if next_timeout.is_none() {
+                // No deadline any more (the handshake is over): the timer's memory and its
+                // place in the runtime's timer wheel go.
+                self.timer = None;
+            }
+            if let Some(deadline) = next_timeout {
                 registered = true;
                 let deadline = tokio::time::Instant::from_std(deadline);
                 let timer =
