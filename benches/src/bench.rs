@@ -3,32 +3,19 @@
 //! --rounds 3`; `-- --quick` for a smoke run). Built with `harness = false`;
 //! `cargo test --benches` runs it without `--bench`, and then it does nothing.
 
-use clap::Parser;
-use sslsocket_benches::memory::{memory_child, CHILD_COMMAND};
-use sslsocket_benches::run::{main_with, Cli};
+use sslsocket_benches::memory::CHILD_COMMAND;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().collect();
     // The memory benchmark runs this executable again as its child processes.
-    if args.get(1).map(String::as_str) == Some(CHILD_COMMAND) {
-        if let Err(err) = memory_child(&args[2..]) {
-            eprintln!("{CHILD_COMMAND}: {err}");
-            std::process::exit(1);
-        }
-        return;
+    if args.get(1).map(String::as_str) != Some(CHILD_COMMAND) {
+        let Some(flag) = args.iter().position(|a| a == "--bench") else {
+            eprintln!(
+                "sslsocket-benches: not run as a test (use `cargo bench -p sslsocket-benches`)"
+            );
+            return;
+        };
+        args.remove(flag);
     }
-    let Some(flag) = args.iter().position(|a| a == "--bench") else {
-        eprintln!("sslsocket-benches: not run as a test (use `cargo bench -p sslsocket-benches`)");
-        return;
-    };
-    args.remove(flag);
-    let cli = Cli::parse_from(args);
-    match main_with(&cli) {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(2),
-        Err(err) => {
-            eprintln!("sslsocket-benches: {err}");
-            std::process::exit(1);
-        }
-    }
+    sslsocket_benches::run::run_main(&args);
 }

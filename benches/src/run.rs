@@ -734,6 +734,29 @@ pub fn render(
     s
 }
 
+/// The whole program, for the binary and the `cargo bench` target: runs the memory
+/// benchmark's child (`args[1]` is [`crate::memory::CHILD_COMMAND`]) or parses `args` and
+/// runs; exits the process with 1 on failure, 2 when a pair failed.
+pub fn run_main(args: &[String]) {
+    use crate::memory::{memory_child, CHILD_COMMAND};
+    if args.get(1).map(String::as_str) == Some(CHILD_COMMAND) {
+        if let Err(err) = memory_child(&args[2..]) {
+            eprintln!("{CHILD_COMMAND}: {err}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let cli = Cli::parse_from(args);
+    match main_with(&cli) {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(2),
+        Err(err) => {
+            eprintln!("sslsocket-benches: {err}");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// The entry point of the binary (after the hidden child command has been ruled out).
 ///
 /// # Errors
