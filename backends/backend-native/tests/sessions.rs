@@ -9,16 +9,20 @@
 use std::io;
 
 use backend_native::{NativeBackend, NativeContext, NativeSession};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::KeyPair;
+use ssl_api::testing::sessions::{self_signed, server_config, Pki};
 use ssl_api::testing::{exchange_data, handshake, transfer, Side, MAX_ROUNDS};
 use ssl_api::{
-    ConfigError, Feature, KeyFormat, PeerVerifyMode, Role, SslBackend, SslCertificate, SslCipher,
-    SslConfiguration, SslError, SslErrorKind, SslKey, SslProtocol, SslSession, TlsError,
-    TlsErrorKind,
+    ConfigError, Feature, KeyFormat, PeerVerifyMode, Role, SslBackend, SslCipher, SslConfiguration,
+    SslError, SslErrorKind, SslKey, SslProtocol, SslSession, TlsError, TlsErrorKind,
 };
 
 /// Whether native-tls wraps OpenSSL here, so that its errors can be classified.
 const OPENSSL: bool = !cfg!(any(target_os = "windows", target_vendor = "apple"));
+
+// The cases every backend shares (`ssl_api::testing::sessions`); native-tls's errors have a kind
+// only where it wraps OpenSSL.
+ssl_api::sessions_tests!(NativeBackend, classifies_errors: OPENSSL);
 
 // ---------------------------------------------------------------------------------------------
 // Handshakes and data
@@ -75,24 +79,6 @@ fn a_mebibyte_crosses_each_way_in_bounded_steps() {
 }
 
 #[test]
-fn close_notify_reads_as_end_of_stream() {
-    let pki = Pki::new();
-    let (cert, key) = pki.leaf("localhost", |_| {});
-    let (mut client, mut server) =
-        pair(&pki.client_config(), &server_config(&cert, &key), "localhost");
-    handshake(&mut client, &mut server).unwrap();
-
-    let mut buf = [0u8; 16];
-    assert_eq!(server.read_plaintext(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
-    client.send_close_notify();
-    assert!(client.wants_write());
-    transfer(&mut client, &mut server).unwrap();
-    assert_eq!(server.read_plaintext(&mut buf).unwrap(), 0);
-    assert!(server.process_new_packets().unwrap().peer_has_closed);
-    assert!(!server.wants_read());
-}
-
-#[test]
 fn transport_end_without_close_notify_is_unexpected_eof() {
     let pki = Pki::new();
     let (cert, key) = pki.leaf("localhost", |_| {});
@@ -141,22 +127,6 @@ fn client_limited_to_tls13_fails_against_a_native_server() {
         let err = transfer(&mut server, &mut client).unwrap_err();
         assert_eq!(err.kind, TlsErrorKind::AlertReceived, "{err}");
     }
-}
-
-#[test]
-fn garbage_from_the_peer_is_an_invalid_message() {
-    let pki = Pki::new();
-    let (cert, key) = pki.leaf("localhost", |_| {});
-    let context = NativeContext::new(&server_config(&cert, &key), Role::Server).unwrap();
-    let mut server = context.session(None).unwrap();
-
-    let mut garbage: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    server.read_tls(&mut garbage).unwrap();
-    let err = server.process_new_packets().unwrap_err();
-    if OPENSSL {
-        assert_eq!(err.kind, TlsErrorKind::InvalidMessage, "{err}");
-    }
-    assert!(!server.wants_read());
 }
 
 #[test]
@@ -282,22 +252,6 @@ fn ip_address_peer_name_is_checked_against_ip_sans() {
 }
 
 #[test]
-fn verify_none_accepts_anything_without_errors() {
-    let pki = Pki::new();
-    let (cert, key) = self_signed("localhost");
-    let mut client_config = pki.client_config();
-    client_config.peer_verify_mode = PeerVerifyMode::VerifyNone;
-    let (mut client, mut server) =
-        pair(&client_config, &server_config(&cert, &key), "wrong.example");
-
-    handshake(&mut client, &mut server).unwrap();
-
-    assert_eq!(client.verification_errors(), None);
-    assert_eq!(client.peer_certificate_chain(), vec![cert]);
-    exchange_data(&mut client, &mut server);
-}
-
-#[test]
 fn query_peer_client_accepts_anything_and_records_nothing() {
     let pki = Pki::new();
     let (cert, key) = self_signed("localhost");
@@ -398,47 +352,12 @@ fn unknown_protocol_is_unsupported() {
 }
 
 #[test]
-fn server_without_key_is_missing_identity() {
-    let err = NativeBackend.new_context(&SslConfiguration::default(), Role::Server).unwrap_err();
-    assert_eq!(err, ConfigError::MissingIdentity);
-
-    let (cert, _) = self_signed("localhost");
-    let config = SslConfiguration { local_certificate_chain: vec![cert], ..Default::default() };
-    for role in [Role::Server, Role::Client] {
-        let err = NativeBackend.new_context(&config, role).unwrap_err();
-        assert_eq!(err, ConfigError::MissingIdentity, "{role:?}");
-    }
-}
-
-#[test]
-fn key_of_another_certificate_is_key_mismatch() {
-    let (cert, _) = self_signed("localhost");
-    let (_, other_key) = self_signed("localhost");
-    let config = server_config(&cert, &other_key);
-    for role in [Role::Server, Role::Client] {
-        let err = NativeBackend.new_context(&config, role).unwrap_err();
-        if OPENSSL {
-            assert_eq!(err, ConfigError::KeyMismatch, "{role:?}");
-        }
-    }
-}
-
-#[test]
 fn sec1_keys_are_refused_with_a_key_error() {
     let (cert, key) = self_signed("localhost");
     let info = pkcs8::PrivateKeyInfo::try_from(key.to_der()).unwrap();
     let sec1 = SslKey::private_key_from_der(info.private_key, KeyFormat::Sec1).unwrap();
     let err = NativeBackend.new_context(&server_config(&cert, &sec1), Role::Server).unwrap_err();
     assert!(matches!(err, ConfigError::Certificate(_)), "{err:?}");
-}
-
-#[test]
-fn client_needs_a_valid_peer_name() {
-    let context = NativeBackend.new_context(&SslConfiguration::default(), Role::Client).unwrap();
-    for name in [None, Some(""), Some("not a host name")] {
-        let err = context.new_session(name).unwrap_err();
-        assert!(matches!(err, ConfigError::InvalidPeerName(_)), "{name:?}: {err:?}");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -518,80 +437,6 @@ fn assert_rejected(client: &NativeSession, err: &TlsError) {
 
 fn unsupported(feature: Feature) -> ConfigError {
     ConfigError::Unsupported { backend: "native", feature }
-}
-
-/// A test certificate authority.
-struct Pki {
-    ca: SslCertificate,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        Pki::named("sslsocket test CA")
-    }
-
-    fn named(name: &str) -> Pki {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let cert = params.self_signed(&key).unwrap();
-        Pki { ca: SslCertificate::from_der(cert.der()).unwrap(), issuer: Issuer::new(params, key) }
-    }
-
-    /// A certificate for `name` signed by this CA, after `tweak` has adjusted its parameters.
-    fn leaf(
-        &self,
-        name: &str,
-        tweak: impl FnOnce(&mut CertificateParams),
-    ) -> (SslCertificate, SslKey) {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        tweak(&mut params);
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (SslCertificate::from_der(cert.der()).unwrap(), ssl_key(&key))
-    }
-
-    /// A certificate for `name` and `key`, signed by this CA.
-    fn leaf_with_key(&self, name: &str, key: &KeyPair) -> (SslCertificate, SslKey) {
-        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        let cert = params.signed_by(key, &self.issuer).unwrap();
-        (SslCertificate::from_der(cert.der()).unwrap(), ssl_key(key))
-    }
-
-    /// A client configuration trusting this CA only.
-    fn client_config(&self) -> SslConfiguration {
-        SslConfiguration {
-            ca_certificates: vec![self.ca.clone()],
-            system_ca_certificates: false,
-            ..SslConfiguration::default()
-        }
-    }
-}
-
-fn self_signed(name: &str) -> (SslCertificate, SslKey) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    let cert = params.self_signed(&key).unwrap();
-    (SslCertificate::from_der(cert.der()).unwrap(), ssl_key(&key))
-}
-
-fn ssl_key(key: &KeyPair) -> SslKey {
-    SslKey::private_key_from_der(key.serialize_der().as_slice(), KeyFormat::Pkcs8).unwrap()
-}
-
-fn server_config(cert: &SslCertificate, key: &SslKey) -> SslConfiguration {
-    SslConfiguration {
-        local_certificate_chain: vec![cert.clone()],
-        private_key: Some(key.clone()),
-        system_ca_certificates: false,
-        ..SslConfiguration::default()
-    }
 }
 
 /// A client and a server session, each from its own fresh context.

@@ -1,6 +1,7 @@
 //! Engine-neutral test support for backends (feature `testing`): sessions pumped against each
 //! other over in-memory buffers, and test bodies every backend runs ([`reading`], through
-//! [`reading_tests!`](crate::reading_tests)).
+//! [`reading_tests!`](crate::reading_tests); [`sessions`], through
+//! [`sessions_tests!`](crate::sessions_tests)).
 //!
 //! Meant for a backend's `[dev-dependencies]` only (`ssl-api = { features = ["testing"] }`):
 //! the functions panic when what they check does not hold, which is how a `#[test]` fails.
@@ -9,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod reading;
+pub mod sessions;
 
 use std::io::{self, Read};
 
