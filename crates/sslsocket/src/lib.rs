@@ -87,6 +87,7 @@ pub mod blocking;
 pub mod conn;
 mod forward;
 pub mod registry;
+mod server_settings;
 #[cfg(feature = "tokio")]
 mod tokio_driver;
 mod unavailable;

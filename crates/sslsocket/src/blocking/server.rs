@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use ssl_api::{Error, Role, SslBackend, SslConfiguration, SslError};
+use ssl_api::{Error, Role, SslBackend, SslError};
 
 use super::socket::{Seen, SslSocket};
+use crate::server_settings::{server_settings_api, ServerSettings};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -42,8 +43,6 @@ pub enum Accepted {
     Failed(HandshakeFailure),
 }
 
-type Setup = Arc<dyn Fn(&mut SslSocket) + Send + Sync>;
-
 /// A TLS server socket: `listen`, then `accept` encrypted [`SslSocket`]s.
 ///
 /// From `listen` on, a background thread accepts TCP connections and runs their handshakes,
@@ -54,11 +53,7 @@ type Setup = Arc<dyn Fn(&mut SslSocket) + Send + Sync>;
 /// done on that one thread (the tokio [`crate::AsyncSslServer`] spreads it over the runtime's
 /// workers).
 pub struct SslServer {
-    backend: Arc<dyn SslBackend>,
-    config: SslConfiguration,
-    handshake_timeout: Duration,
-    max_pending: usize,
-    setup: Option<Setup>,
+    settings: ServerSettings<SslSocket>,
     running: Option<Running>,
 }
 
@@ -74,11 +69,7 @@ struct Running {
 
 /// What the acceptor thread needs to start handshakes.
 struct Acceptor {
-    backend: Arc<dyn SslBackend>,
-    config: Arc<SslConfiguration>,
-    handshake_timeout: Duration,
-    max_pending: usize,
-    setup: Option<Setup>,
+    settings: ServerSettings<SslSocket>,
     listener: TcpListener,
     poll: Poll,
     results: Sender<Accepted>,
@@ -87,62 +78,12 @@ struct Acceptor {
 }
 
 impl SslServer {
-    /// A server on the process's active backend with the default configuration.
-    ///
-    /// # Errors
-    /// When no backend is usable.
-    pub fn new() -> Result<SslServer, Error> {
-        Ok(SslServer::with_backend_handle(crate::active_backend()?))
-    }
-
-    /// A server on the compiled-in backend called `name`.
-    ///
-    /// # Errors
-    /// When no usable backend of that name is compiled in.
-    pub fn with_backend(name: &str) -> Result<SslServer, Error> {
-        Ok(SslServer::with_backend_handle(crate::registry::backend(name)?))
-    }
+    server_settings_api!(SslSocket, "listen", "64");
 
     /// A server on `backend`.
     #[must_use]
     pub fn with_backend_handle(backend: Arc<dyn SslBackend>) -> SslServer {
-        SslServer {
-            backend,
-            config: SslConfiguration::default_configuration(),
-            handshake_timeout: Duration::from_secs(10),
-            max_pending: 64,
-            setup: None,
-            running: None,
-        }
-    }
-
-    /// The configuration given to every accepted socket.
-    #[must_use]
-    pub fn ssl_configuration(&self) -> &SslConfiguration {
-        &self.config
-    }
-
-    /// Sets the configuration; takes effect at the next `listen`.
-    pub fn set_ssl_configuration(&mut self, config: SslConfiguration) {
-        self.config = config;
-    }
-
-    /// How long a client may take to complete its handshake (default 10 s); takes effect at
-    /// the next `listen`.
-    pub fn set_handshake_timeout(&mut self, timeout: Duration) {
-        self.handshake_timeout = timeout;
-    }
-
-    /// The most connections in their handshake or waiting for `accept` at once (default 64);
-    /// further clients wait in the listen backlog. Takes effect at the next `listen`.
-    pub fn set_max_pending_handshakes(&mut self, max: usize) {
-        self.max_pending = max.max(1);
-    }
-
-    /// A function run on every accepted socket before its handshake: set an event handler,
-    /// ignore lists, a pause mode… Takes effect at the next `listen`.
-    pub fn set_socket_setup(&mut self, setup: impl Fn(&mut SslSocket) + Send + Sync + 'static) {
-        self.setup = Some(Arc::new(setup));
+        SslServer { settings: ServerSettings::new(backend, 64), running: None }
     }
 
     /// Binds, listens and starts serving. The configuration is checked first (the engine
@@ -152,7 +93,8 @@ impl SslServer {
     /// `Config` for a configuration the backend cannot carry out; `Io` for bind failures.
     pub fn listen(&mut self, addr: impl ToSocketAddrs) -> Result<(), Error> {
         self.close();
-        crate::registry::context_for(&self.backend, &self.config, Role::Server)?;
+        let settings = self.settings.clone();
+        crate::registry::context_for(&settings.backend, &settings.config, Role::Server)?;
         let addr =
             addr.to_socket_addrs().map_err(Error::io)?.next().ok_or_else(|| {
                 Error::io(io::Error::new(io::ErrorKind::InvalidInput, "no address"))
@@ -168,11 +110,7 @@ impl SslServer {
         let stop = Arc::new(AtomicBool::new(false));
         let pending = Arc::new(AtomicUsize::new(0));
         let acceptor = Acceptor {
-            backend: self.backend.clone(),
-            config: Arc::new(self.config.clone()),
-            handshake_timeout: self.handshake_timeout,
-            max_pending: self.max_pending,
-            setup: self.setup.clone(),
+            settings,
             listener,
             poll,
             results: tx,
@@ -234,7 +172,7 @@ impl SslServer {
         match result {
             Ok(accepted) => {
                 let before = running.pending.fetch_sub(1, Ordering::AcqRel);
-                if before >= self.max_pending {
+                if before >= self.settings.max_pending {
                     // A slot is free: the acceptor, which stopped at the bound, may take the
                     // next client from the backlog.
                     let _ = running.waker.wake();
@@ -332,7 +270,7 @@ impl Acceptor {
         handshakes: &mut HashMap<usize, Handshake>,
         next_token: &mut usize,
     ) -> io::Result<()> {
-        while self.pending.load(Ordering::Acquire) < self.max_pending {
+        while self.pending.load(Ordering::Acquire) < self.settings.max_pending {
             let (stream, peer) = match self.listener.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -348,8 +286,9 @@ impl Acceptor {
                 Err(e) => return Err(e),
             };
             self.pending.fetch_add(1, Ordering::AcqRel);
-            let mut socket = SslSocket::with_backend_handle(self.backend.clone());
-            socket.connection_mut().set_shared_ssl_configuration(self.config.clone());
+            let settings = &self.settings;
+            let mut socket = SslSocket::with_backend_handle(settings.backend.clone());
+            socket.connection_mut().set_shared_ssl_configuration(settings.config.clone());
             let token = *next_token;
             *next_token = next_token.wrapping_add(1).max(FIRST_HANDSHAKE);
             let registry = self.poll.registry();
@@ -368,14 +307,14 @@ impl Acceptor {
                 }));
                 continue;
             }
-            if let Some(setup) = &self.setup {
+            if let Some(setup) = &settings.setup {
                 setup(&mut socket);
             }
-            socket.set_handshake_timeout(Some(self.handshake_timeout));
+            socket.set_handshake_timeout(Some(settings.handshake_timeout));
             socket.start_server_encryption();
             let now = Instant::now();
             let deadline = now
-                .checked_add(self.handshake_timeout)
+                .checked_add(settings.handshake_timeout)
                 .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
             handshakes.insert(token, Handshake { socket, peer, seen: Seen::default(), deadline });
             // The ClientHello may be there already.
@@ -388,10 +327,10 @@ impl Acceptor {
 impl std::fmt::Debug for SslServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SslServer")
-            .field("backend", &self.backend.name())
+            .field("backend", &self.settings.backend.name())
             .field("local_addr", &self.local_addr())
-            .field("max_pending", &self.max_pending)
-            .field("handshake_timeout", &self.handshake_timeout)
+            .field("max_pending", &self.settings.max_pending)
+            .field("handshake_timeout", &self.settings.handshake_timeout)
             .finish_non_exhaustive()
     }
 }

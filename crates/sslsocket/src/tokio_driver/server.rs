@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ssl_api::{Error, Role, SslBackend, SslConfiguration};
+use ssl_api::{Error, Role, SslBackend};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::mpsc::{channel, Receiver, Sender};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::socket::AsyncSslSocket;
 use crate::blocking::HandshakeFailure;
+use crate::server_settings::{server_settings_api, ServerSettings};
 
 /// The outcome of one accepted TCP connection.
 #[derive(Debug)]
@@ -23,8 +24,6 @@ pub enum AsyncAccepted {
     Failed(HandshakeFailure),
 }
 
-type Setup = Arc<dyn Fn(&mut AsyncSslSocket) + Send + Sync>;
-
 /// A TLS server on tokio: `bind`, then `accept` encrypted [`AsyncSslSocket`]s.
 ///
 /// From `bind` on, a task accepts TCP connections and runs each handshake as a task of its
@@ -33,11 +32,7 @@ type Setup = Arc<dyn Fn(&mut AsyncSslSocket) + Send + Sync>;
 /// are in their handshake or waiting to be taken by `accept`; the rest wait in the backlog.
 /// Must be used inside a tokio runtime with the time driver enabled.
 pub struct AsyncSslServer {
-    backend: Arc<dyn SslBackend>,
-    config: SslConfiguration,
-    handshake_timeout: Duration,
-    max_pending: usize,
-    setup: Option<Setup>,
+    settings: ServerSettings<AsyncSslSocket>,
     running: Option<Running>,
 }
 
@@ -48,65 +43,12 @@ struct Running {
 }
 
 impl AsyncSslServer {
-    /// A server on the process's active backend with the default configuration.
-    ///
-    /// # Errors
-    /// When no backend is usable.
-    pub fn new() -> Result<AsyncSslServer, Error> {
-        Ok(AsyncSslServer::with_backend_handle(crate::active_backend()?))
-    }
-
-    /// A server on the compiled-in backend called `name`.
-    ///
-    /// # Errors
-    /// When no usable backend of that name is compiled in.
-    pub fn with_backend(name: &str) -> Result<AsyncSslServer, Error> {
-        Ok(AsyncSslServer::with_backend_handle(crate::registry::backend(name)?))
-    }
+    server_settings_api!(AsyncSslSocket, "bind", "256");
 
     /// A server on `backend`.
     #[must_use]
     pub fn with_backend_handle(backend: Arc<dyn SslBackend>) -> AsyncSslServer {
-        AsyncSslServer {
-            backend,
-            config: SslConfiguration::default_configuration(),
-            handshake_timeout: Duration::from_secs(10),
-            max_pending: 256,
-            setup: None,
-            running: None,
-        }
-    }
-
-    /// The configuration given to every accepted socket.
-    #[must_use]
-    pub fn ssl_configuration(&self) -> &SslConfiguration {
-        &self.config
-    }
-
-    /// Sets the configuration; takes effect at the next `bind`.
-    pub fn set_ssl_configuration(&mut self, config: SslConfiguration) {
-        self.config = config;
-    }
-
-    /// How long a client may take to complete its handshake (default 10 s); takes effect at
-    /// the next `bind`.
-    pub fn set_handshake_timeout(&mut self, timeout: Duration) {
-        self.handshake_timeout = timeout;
-    }
-
-    /// The most connections in their handshake or waiting for `accept` (default 256); takes
-    /// effect at the next `bind`.
-    pub fn set_max_pending_handshakes(&mut self, max: usize) {
-        self.max_pending = max.max(1);
-    }
-
-    /// A function run on every accepted socket before its handshake (event handler, ignore
-    /// lists, an async certificate decider…). Takes effect at the next `bind`.
-    pub fn set_socket_setup(
-        &mut self,
-        setup: impl Fn(&mut AsyncSslSocket) + Send + Sync + 'static,
-    ) {
-        self.setup = Some(Arc::new(setup));
+        AsyncSslServer { settings: ServerSettings::new(backend, 256), running: None }
     }
 
     /// Binds, listens and starts serving. The configuration is checked first.
@@ -115,21 +57,13 @@ impl AsyncSslServer {
     /// `Config` for a configuration the backend cannot carry out; `Io` for bind failures.
     pub async fn bind(&mut self, addr: impl ToSocketAddrs) -> Result<(), Error> {
         self.close();
-        crate::registry::context_for(&self.backend, &self.config, Role::Server)?;
+        let settings = self.settings.clone();
+        crate::registry::context_for(&settings.backend, &settings.config, Role::Server)?;
         let listener = TcpListener::bind(addr).await.map_err(Error::io)?;
         let local_addr = listener.local_addr().map_err(Error::io)?;
-        let (tx, rx) = channel(self.max_pending);
-        let acceptor = tokio::spawn(accept_loop(
-            listener,
-            tx,
-            Arc::new(Semaphore::new(self.max_pending)),
-            Handshakes {
-                backend: self.backend.clone(),
-                config: Arc::new(self.config.clone()),
-                timeout: self.handshake_timeout,
-                setup: self.setup.clone(),
-            },
-        ));
+        let (tx, rx) = channel(settings.max_pending);
+        let slots = Arc::new(Semaphore::new(settings.max_pending));
+        let acceptor = tokio::spawn(accept_loop(listener, tx, slots, settings));
         self.running = Some(Running { local_addr, results: rx, acceptor });
         Ok(())
     }
@@ -184,27 +118,19 @@ impl Drop for AsyncSslServer {
 impl std::fmt::Debug for AsyncSslServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncSslServer")
-            .field("backend", &self.backend.name())
+            .field("backend", &self.settings.backend.name())
             .field("local_addr", &self.local_addr())
-            .field("handshake_timeout", &self.handshake_timeout)
-            .field("max_pending", &self.max_pending)
+            .field("handshake_timeout", &self.settings.handshake_timeout)
+            .field("max_pending", &self.settings.max_pending)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Clone)]
-struct Handshakes {
-    backend: Arc<dyn SslBackend>,
-    config: Arc<SslConfiguration>,
-    timeout: Duration,
-    setup: Option<Setup>,
 }
 
 async fn accept_loop(
     listener: TcpListener,
     results: Sender<(AsyncAccepted, OwnedSemaphorePermit)>,
     slots: Arc<Semaphore>,
-    handshakes: Handshakes,
+    handshakes: ServerSettings<AsyncSslSocket>,
 ) {
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else { return };
@@ -231,7 +157,7 @@ async fn accept_loop(
             if let Some(setup) = &handshakes.setup {
                 setup(&mut socket);
             }
-            socket.set_handshake_timeout(Some(handshakes.timeout));
+            socket.set_handshake_timeout(Some(handshakes.handshake_timeout));
             let outcome = match socket.start_server_encryption().await {
                 Ok(()) => AsyncAccepted::Encrypted(socket),
                 Err(error) => {
