@@ -18,11 +18,14 @@
 //! for the transport or `poll_timeout`. Verification decisions are taken inside `poll_event`,
 //! once the `SslErrors` event has been delivered and the application's handler has returned.
 
+mod app;
 mod buffer;
+mod drive;
 mod event;
-mod io;
 pub mod pair;
 mod policy;
+mod tls;
+mod transport;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -1,0 +1,269 @@
+//! TLS processing: the engine's status after input, the handshake and the verification
+//! decision, and decrypted bytes out of the engine.
+
+use std::io;
+use std::time::Instant;
+
+use ssl_api::{Error, SocketState, SslError, SslErrorKind, TlsError, TlsErrorKind};
+
+use super::{certificate_required, verify_is_enforced, Connection, Event, Phase};
+
+impl Connection {
+    /// Runs the engine over what was read, then moves the handshake and data along.
+    pub(super) fn process_tls(&mut self, _now: Instant) {
+        let Some(session) = self.session_mut() else { return };
+        let status = session.process_new_packets();
+        let handshaking = !matches!(self.phase, Phase::Encrypted(_));
+        let status = match status {
+            Ok(status) => status,
+            Err(err) => return self.fail_in_engine(err, handshaking),
+        };
+        if let Phase::Handshaking { .. } = self.phase {
+            self.advance_handshake();
+        }
+        let was_closed = self.peer_closed;
+        if let Phase::Encrypted(_) = self.phase {
+            self.announce_plaintext(status.plaintext_bytes_to_read);
+            self.peer_closed |= status.peer_has_closed;
+        }
+        self.after_status(was_closed);
+    }
+
+    /// Acts on what an engine status changed: the peer's close_notify, the transport's end.
+    pub(super) fn after_status(&mut self, was_closed: bool) {
+        if self.peer_closed && !was_closed {
+            // The peer sent close_notify: nothing more will arrive. Answer with ours once our
+            // writes are out (as Qt does); what is buffered stays readable.
+            self.events.push_back(Event::ReadChannelFinished);
+            if self.state == SocketState::ConnectedState {
+                self.disconnect_from_host();
+            }
+        }
+        if self.transport_eof {
+            self.handle_tls_eof();
+        }
+    }
+
+    /// The engine failed. An engine that verifies inside the handshake (no
+    /// `RecoverableVerifyErrors`) may have rejected the peer's certificate itself: its errors
+    /// are recorded and the failure is a rejection, as on every other backend.
+    fn fail_in_engine(&mut self, err: TlsError, handshaking: bool) {
+        if !handshaking {
+            return self.fail(Error::Tls(err));
+        }
+        let errors = self.session().and_then(|s| s.verification_errors()).map(<[SslError]>::to_vec);
+        match errors {
+            Some(errors) if !errors.is_empty() && err.kind == TlsErrorKind::PeerCertificate => {
+                self.handshake_errors = errors.clone();
+                for error in &errors {
+                    self.events.push_back(Event::PeerVerifyError(error.clone()));
+                }
+                self.fail(Error::Rejected { errors });
+            }
+            _ => self.fail(Error::Handshake(err)),
+        }
+    }
+
+    fn handle_tls_eof(&mut self) {
+        match &self.phase {
+            Phase::Handshaking { .. } | Phase::Deciding { .. } => {
+                self.fail(Error::Handshake(TlsError::new(
+                    TlsErrorKind::UnexpectedEof,
+                    "peer closed the connection during the handshake",
+                )))
+            }
+            Phase::Encrypted(_) if self.peer_closed => self.finish_disconnect(),
+            Phase::Encrypted(_) => {
+                self.events.push_back(Event::ReadChannelFinished);
+                self.fail(Error::Truncated);
+            }
+            Phase::Plain | Phase::Finished(_) => {}
+        }
+    }
+
+    /// Checks the verification result and the end of the handshake; enters `Deciding` or
+    /// `Encrypted` as the policy says.
+    fn advance_handshake(&mut self) {
+        let Phase::Handshaking { session, accepted } = &self.phase else { return };
+        let accepted = *accepted;
+        let done = !session.is_handshaking();
+        let enforced = verify_is_enforced(&self.config, self.mode);
+        let mut errors: Vec<SslError> =
+            session.verification_errors().map(<[SslError]>::to_vec).unwrap_or_default();
+        if done
+            && certificate_required(&self.config, self.mode)
+            && session.peer_certificate_chain().is_empty()
+        {
+            errors.push(SslError::new(SslErrorKind::NoPeerCertificate, None));
+        }
+        if !accepted && !errors.is_empty() {
+            self.handshake_errors = errors.clone();
+            if enforced {
+                let Phase::Handshaking { session, .. } =
+                    std::mem::replace(&mut self.phase, Phase::Plain)
+                else {
+                    return;
+                };
+                for error in &errors {
+                    self.events.push_back(Event::PeerVerifyError(error.clone()));
+                }
+                self.events.push_back(Event::SslErrors(errors.clone()));
+                self.phase = Phase::Deciding { session, errors, delivered: false };
+                return;
+            }
+        }
+        if done {
+            let Phase::Handshaking { session, .. } =
+                std::mem::replace(&mut self.phase, Phase::Plain)
+            else {
+                return;
+            };
+            self.phase = Phase::Encrypted(session);
+            self.on_encrypted();
+        }
+    }
+
+    pub(super) fn on_encrypted(&mut self) {
+        self.deadline = None;
+        self.was_encrypted = true;
+        self.events.push_back(Event::Encrypted);
+        // Application data may have arrived with the handshake's last flight (or while the
+        // decision was pending): ask the engine.
+        self.refresh_plaintext();
+    }
+
+    /// Records how much plaintext the engine holds; `ReadyRead` when that grew.
+    fn announce_plaintext(&mut self, engine_plaintext: usize) {
+        if engine_plaintext > self.engine_plaintext {
+            self.events.push_back(Event::ReadyRead);
+        }
+        self.engine_plaintext = engine_plaintext;
+    }
+
+    /// Asks an encrypted session, with no new input, how much plaintext it holds (engines that
+    /// decrypt one record at a time move on to the next one here).
+    fn refresh_plaintext(&mut self) {
+        let Phase::Encrypted(session) = &mut self.phase else { return };
+        match session.process_new_packets() {
+            Ok(status) => {
+                let was_closed = self.peer_closed;
+                self.announce_plaintext(status.plaintext_bytes_to_read);
+                self.peer_closed |= status.peer_has_closed;
+                self.after_status(was_closed);
+            }
+            Err(err) => self.fail(Error::Tls(err)),
+        }
+    }
+
+    /// Moves decrypted bytes from the engine into the read buffer, as far as the read buffer
+    /// limit allows: for `peek`, lines, and an application that is not reading. A driver that
+    /// does not use [`Connection::pump`] calls it before reading the transport (`pump` does).
+    pub fn buffer_plaintext(&mut self) {
+        if self.engine_plaintext > 0 {
+            self.pull_plaintext();
+        }
+    }
+
+    pub(super) fn pull_plaintext(&mut self) {
+        let was_closed = self.peer_closed;
+        if let Err(e) = self.spill_plaintext(self.read_room()) {
+            return self.fail(Error::Tls(TlsError::new(TlsErrorKind::Internal, e.to_string())));
+        }
+        if self.peer_closed && !was_closed {
+            self.after_status(was_closed);
+        }
+    }
+
+    /// Moves up to `max` decrypted bytes from the engine into the read buffer.
+    ///
+    /// # Errors
+    /// An engine failure while reading plaintext (what was moved before it stays).
+    pub(super) fn spill_plaintext(&mut self, max: usize) -> io::Result<()> {
+        match self.drain_engine(Sink::ReadBuffer(max)).1 {
+            Some(Stop::Read(e)) => Err(e),
+            // The engine repeats a processing failure to the next `process_tls`.
+            Some(Stop::Process(_)) | None => Ok(()),
+        }
+    }
+
+    /// Moves decrypted bytes from an encrypted session into `sink` until it is full or the
+    /// engine has none ready. When the engine runs dry it is asked once more, with no new
+    /// input (engines that decrypt one record at a time move on to the next one then).
+    /// Notes the peer's close_notify. Returns the bytes moved and what stopped it early.
+    pub(super) fn drain_engine(&mut self, mut sink: Sink<'_>) -> (usize, Option<Stop>) {
+        let mut moved = 0;
+        let mut refreshed = false;
+        while moved < sink.len() {
+            let Phase::Encrypted(session) = &mut self.phase else { break };
+            let result = match &mut sink {
+                Sink::ReadBuffer(max) => {
+                    self.read_buf.fill_from(*max - moved, &mut |buf| session.read_plaintext(buf))
+                }
+                Sink::Caller(out) => session.read_plaintext(&mut out[moved..]),
+            };
+            match result {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    moved += n;
+                    refreshed = false;
+                    self.engine_plaintext = self.engine_plaintext.saturating_sub(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !refreshed => {
+                    refreshed = true;
+                    match session.process_new_packets() {
+                        Ok(status) => {
+                            self.engine_plaintext = status.plaintext_bytes_to_read;
+                            self.peer_closed |= status.peer_has_closed;
+                            if status.plaintext_bytes_to_read == 0 {
+                                break;
+                            }
+                        }
+                        Err(err) => return (moved, Some(Stop::Process(err))),
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    self.engine_plaintext = 0;
+                    break;
+                }
+                Err(e) => {
+                    self.engine_plaintext = 0;
+                    return (moved, Some(Stop::Read(e)));
+                }
+            }
+        }
+        (moved, None)
+    }
+}
+
+/// Where [`Connection::drain_engine`] puts decrypted bytes.
+pub(super) enum Sink<'a> {
+    /// The read buffer, at most this many bytes.
+    ReadBuffer(usize),
+    /// The caller's buffer.
+    Caller(&'a mut [u8]),
+}
+
+impl Sink<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Sink::ReadBuffer(max) => *max,
+            Sink::Caller(out) => out.len(),
+        }
+    }
+}
+
+/// Why [`Connection::drain_engine`] stopped early.
+pub(super) enum Stop {
+    /// Reading plaintext failed.
+    Read(io::Error),
+    /// Processing what was buffered failed.
+    Process(TlsError),
+}

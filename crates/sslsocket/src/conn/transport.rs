@@ -1,0 +1,324 @@
+//! The transport side: what to read and write, ciphertext and unencrypted bytes in and out,
+//! and the graceful close.
+
+use std::collections::VecDeque;
+use std::io;
+use std::time::Instant;
+
+use ssl_api::{Error, SocketState, SslMode};
+
+use super::{Connection, Event, Phase, OUT_HIGH_WATER};
+
+impl Connection {
+    /// Whether the transport should be read now.
+    #[must_use]
+    pub fn wants_read(&self) -> bool {
+        if self.transport_eof
+            || !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
+            || self.read_buffer_full()
+        {
+            return false;
+        }
+        match &self.phase {
+            Phase::Plain => self.mode == SslMode::UnencryptedMode,
+            Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.wants_read(),
+            Phase::Deciding { .. } | Phase::Finished(_) => false,
+        }
+    }
+
+    /// Whether there is something to write to the transport now.
+    #[must_use]
+    pub fn wants_write(&self) -> bool {
+        if !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState) {
+            return false;
+        }
+        if !self.out.is_empty() {
+            return true;
+        }
+        match &self.phase {
+            Phase::Plain => self.mode == SslMode::UnencryptedMode && !self.write_buf.is_empty(),
+            Phase::Handshaking { session, .. } => session.wants_write(),
+            Phase::Encrypted(session) => {
+                session.wants_write()
+                    || !self.write_buf.is_empty()
+                    || (self.closing && !self.close_notify_sent)
+            }
+            Phase::Deciding { .. } | Phase::Finished(_) => false,
+        }
+    }
+
+    /// Whether everything the application wrote has reached the transport: nothing queued,
+    /// nothing held, and the connection encrypted (or unencrypted by choice). A connection
+    /// that closed gracefully meanwhile counts: a graceful close sends queued data first.
+    #[must_use]
+    pub fn is_flushed(&self) -> bool {
+        let nothing_left = self.write_buf.is_empty() && !self.wants_write();
+        let closed_cleanly = self.state == SocketState::UnconnectedState && self.error.is_none();
+        nothing_left
+            && (self.is_encrypted() || self.mode == SslMode::UnencryptedMode || closed_cleanly)
+    }
+
+    /// Whether the read buffer limit is reached, counting what the engine holds.
+    pub(super) fn read_buffer_full(&self) -> bool {
+        self.read_buffer_size != 0
+            && self.read_buf.len() + self.engine_plaintext >= self.read_buffer_size
+    }
+
+    pub(super) fn read_room(&self) -> usize {
+        if self.read_buffer_size == 0 {
+            usize::MAX
+        } else {
+            self.read_buffer_size.saturating_sub(self.read_buf.len())
+        }
+    }
+
+    /// Reads once from the transport `rd` and processes what arrived.
+    ///
+    /// Returns what `rd` returned: `Ok(0)` at end of file (handled here: a clean end, or a
+    /// truncation error), `WouldBlock` when nothing was there.
+    ///
+    /// # Errors
+    /// The reader's error. `WouldBlock` and `Interrupted` leave the connection as it was; any
+    /// other error has already ended the connection when it is returned.
+    pub fn handle_readable(&mut self, rd: &mut dyn io::Read, now: Instant) -> io::Result<usize> {
+        if !self.wants_read() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let room = self.read_room();
+        let result = match &mut self.phase {
+            Phase::Plain => self.read_buf.fill_from(room, &mut |buf| rd.read(buf)),
+            Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.read_tls(rd),
+            Phase::Deciding { .. } | Phase::Finished(_) => {
+                return Err(io::ErrorKind::WouldBlock.into())
+            }
+        };
+        match result {
+            Ok(0) => {
+                self.transport_eof = true;
+                if matches!(self.phase, Phase::Plain) {
+                    self.handle_plain_eof();
+                } else {
+                    self.process_tls(now);
+                }
+                Ok(0)
+            }
+            Ok(n) => {
+                if matches!(self.phase, Phase::Plain) {
+                    self.events.push_back(Event::ReadyRead);
+                } else {
+                    self.process_tls(now);
+                }
+                Ok(n)
+            }
+            Err(e)
+                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) =>
+            {
+                Err(e)
+            }
+            Err(e) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.fail(Error::io(e));
+                Err(copy)
+            }
+        }
+    }
+
+    fn handle_plain_eof(&mut self) {
+        self.events.push_back(Event::ReadChannelFinished);
+        if self.mode == SslMode::UnencryptedMode {
+            self.finish_disconnect();
+        } else {
+            self.fail(Error::RemoteClosed);
+        }
+    }
+
+    /// Writes what is pending to the transport `wr`: held bytes first, then the engine's
+    /// ciphertext (encrypting queued application bytes once encrypted), or queued plaintext
+    /// in unencrypted mode. Returns the bytes `wr` took.
+    ///
+    /// # Errors
+    /// `WouldBlock` when `wr` took nothing; any other writer error has already ended the
+    /// connection when it is returned.
+    pub fn poll_transmit(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
+        match self.transmit(wr) {
+            Ok(n) => {
+                self.progress_close();
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
+            Err(e) => {
+                // The connection keeps the original (with its OS error code); the caller gets
+                // a copy.
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.fail(Error::io(e));
+                Err(copy)
+            }
+        }
+    }
+
+    fn transmit(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
+        if !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let encrypted = self.is_encrypted();
+        let mut total = flush_out(&mut self.out, wr)?;
+        if !self.out.is_empty() {
+            return self.count_wire(total, encrypted);
+        }
+        match &mut self.phase {
+            Phase::Plain if self.mode == SslMode::UnencryptedMode => {
+                let n = flush_out(&mut self.write_buf, wr)?;
+                if n > 0 {
+                    self.events.push_back(Event::BytesWritten(n as u64));
+                }
+                total += n;
+                return if total == 0 && !self.write_buf.is_empty() {
+                    Err(io::ErrorKind::WouldBlock.into())
+                } else {
+                    Ok(total)
+                };
+            }
+            Phase::Handshaking { .. } | Phase::Encrypted(_) => {}
+            _ => return Ok(total),
+        }
+        let mut plaintext = 0;
+        let mut wire = 0;
+        loop {
+            let mut progressed = false;
+            if let Phase::Encrypted(session) = &mut self.phase {
+                while !self.write_buf.is_empty() && self.out.len() < OUT_HIGH_WATER {
+                    let (front, _) = self.write_buf.as_slices();
+                    let n = session.write_plaintext(front)?;
+                    if n == 0 {
+                        break;
+                    }
+                    self.write_buf.drain(..n);
+                    plaintext += n;
+                    progressed = true;
+                }
+            }
+            let session = match &mut self.phase {
+                Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session,
+                _ => break,
+            };
+            while session.wants_write() {
+                let mut tee = Tee { wire: &mut *wr, spill: &mut self.out, written: 0 };
+                let n = session.write_tls(&mut tee)?;
+                wire += tee.written;
+                if n == 0 {
+                    break;
+                }
+                progressed = true;
+            }
+            if !self.out.is_empty() || !progressed {
+                break;
+            }
+        }
+        if plaintext > 0 {
+            self.events.push_back(Event::BytesWritten(plaintext as u64));
+        }
+        total += wire;
+        if total == 0 && !self.out.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.count_wire(total, encrypted)
+    }
+
+    fn count_wire(&mut self, n: usize, encrypted: bool) -> io::Result<usize> {
+        if n > 0 && encrypted {
+            self.events.push_back(Event::EncryptedBytesWritten(n as u64));
+        }
+        Ok(n)
+    }
+
+    /// Moves a graceful close along: close_notify once the writes are out, then done.
+    pub(super) fn progress_close(&mut self) {
+        if !self.closing || !self.write_buf.is_empty() {
+            return;
+        }
+        match &mut self.phase {
+            Phase::Encrypted(session) => {
+                if !self.close_notify_sent {
+                    session.send_close_notify();
+                    self.close_notify_sent = true;
+                    return; // poll_transmit runs again: wants_write is true
+                }
+                if self.out.is_empty() && !session.wants_write() {
+                    self.abort_keep_error();
+                }
+            }
+            Phase::Plain => {
+                if self.out.is_empty() {
+                    self.abort_keep_error();
+                }
+            }
+            _ => self.abort_keep_error(),
+        }
+    }
+
+    fn abort_keep_error(&mut self) {
+        let error = self.error.take();
+        self.abort();
+        self.error = error;
+    }
+}
+
+/// Writes as much of `buf` as `wr` takes, front first. Returns the count; `WouldBlock` is
+/// not an error here (the count says how far it got).
+fn flush_out(buf: &mut VecDeque<u8>, wr: &mut dyn io::Write) -> io::Result<usize> {
+    let mut total = 0;
+    while !buf.is_empty() {
+        let (front, _) = buf.as_slices();
+        match wr.write(front) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                buf.drain(..n);
+                total += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if buf.is_empty() {
+        buf.shrink_to(OUT_HIGH_WATER);
+    }
+    Ok(total)
+}
+
+/// The writer handed to the engine: straight to the transport while it takes bytes; what it
+/// refuses (`WouldBlock`) is kept in `spill`, in order, so the engine never holds ciphertext
+/// and the count of bytes waiting is exact. Ciphertext is copied only under back-pressure.
+struct Tee<'a> {
+    wire: &'a mut dyn io::Write,
+    spill: &'a mut VecDeque<u8>,
+    written: usize,
+}
+
+impl io::Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[io::IoSlice::new(buf)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if self.spill.is_empty() {
+            match self.wire.write_vectored(bufs) {
+                Ok(n) => {
+                    self.written += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for b in bufs {
+            self.spill.extend(b.iter());
+        }
+        Ok(len)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
