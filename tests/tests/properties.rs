@@ -123,9 +123,19 @@ fn transmit(conn: &mut Connection, out: &mut Link) -> bool {
             _ => break,
         }
     }
-    if conn.poll_close() {
-        out.closed = true;
-        progressed = true;
+    // A graceful close: the direction shuts once close_notify is out.
+    match conn.poll_action(sslsocket::conn::Wait::Nothing, None, Instant::now()) {
+        sslsocket::conn::Action::ShutdownWrite => {
+            conn.handle_write_shutdown(Instant::now());
+            out.closed = true;
+            progressed = true;
+        }
+        sslsocket::conn::Action::Close => {
+            conn.handle_closed();
+            out.closed = true;
+            progressed = true;
+        }
+        _ => {}
     }
     progressed
 }

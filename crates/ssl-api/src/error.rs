@@ -352,9 +352,50 @@ pub enum Error {
     /// The engine failed after the handshake (`SslInternalError`).
     #[error("tls session failed")]
     Tls(#[source] TlsError),
-    /// The call is not valid in the socket's current state (`OperationError`).
-    #[error("operation not permitted: {0}")]
-    Operation(&'static str),
+    /// The call is not valid in the socket's current state (`OperationError`), or nothing
+    /// but the application can move the socket on.
+    #[error("operation not permitted")]
+    Usage(#[from] UsageError),
+}
+
+/// Why a call is not valid now ([`Error::Usage`], `OperationError`): match on it, never on
+/// the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The socket is not connected (never connected, aborted, or already closed).
+    #[error("the socket is not connected")]
+    NotConnected,
+    /// The socket is paused on its certificate errors (`PauseOnSslErrors`): decide with
+    /// `ignore_ssl_errors*` and call `resume()`.
+    #[error("the socket is paused on its certificate errors (decide, then resume)")]
+    PausedOnSslErrors,
+    /// The read buffer is full: read from it, or raise the read buffer limit.
+    #[error("the read buffer is full (read, or raise its limit)")]
+    ReadBufferFull,
+    /// `wait_for_bytes_written` with nothing written and nothing waiting to be written.
+    #[error("there is nothing to write")]
+    NothingToWrite,
+    /// A server call before `listen`/`bind`.
+    #[error("the server is not listening")]
+    NotListening,
+    /// The server's listener failed or was closed.
+    #[error("the server stopped listening")]
+    StoppedListening,
+}
+
+impl UsageError {
+    /// The `io::ErrorKind` this error becomes inside an `io::Error`.
+    #[must_use]
+    pub fn io_kind(self) -> io::ErrorKind {
+        match self {
+            UsageError::NotConnected | UsageError::NotListening | UsageError::StoppedListening => {
+                io::ErrorKind::NotConnected
+            }
+            UsageError::NothingToWrite => io::ErrorKind::InvalidInput,
+            UsageError::PausedOnSslErrors | UsageError::ReadBufferFull => io::ErrorKind::Other,
+        }
+    }
 }
 
 fn list(errors: &[SslError]) -> String {
@@ -376,7 +417,7 @@ impl Error {
                 SocketErrorKind::SslHandshakeFailedError
             }
             Error::Tls(_) => SocketErrorKind::SslInternalError,
-            Error::Operation(_) => SocketErrorKind::OperationError,
+            Error::Usage(_) => SocketErrorKind::OperationError,
         }
     }
 
@@ -408,7 +449,7 @@ impl Error {
             Error::Handshake(_) | Error::Rejected { .. } | Error::Tls(_) => {
                 io::ErrorKind::InvalidData
             }
-            Error::Operation(_) => io::ErrorKind::NotConnected,
+            Error::Usage(usage) => usage.io_kind(),
         }
     }
 }

@@ -55,7 +55,7 @@ pub use cipher::SslCipher;
 pub use config::SslConfiguration;
 pub use error::{
     CertificateError, ConfigError, Error, SocketErrorKind, SslError, SslErrorKind, TlsError,
-    TlsErrorKind,
+    TlsErrorKind, UsageError,
 };
 pub use key::{EcCurve, KeyAlgorithm, KeyFormat, KeyType, SslKey};
 pub use types::{PauseMode, PeerVerifyMode, SocketState, SslMode, SslProtocol, TlsVersion};

@@ -104,7 +104,7 @@ pub use ssl_api::{
     PatternSyntax, PauseMode, PeerVerifyMode, PskAuthenticator, PskHandler, Purpose, Role,
     SocketErrorKind, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
     SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
-    VerifyRequest,
+    UsageError, VerifyRequest,
 };
 #[cfg(feature = "tokio")]
 pub use tokio_driver::{

@@ -9,6 +9,8 @@ use ssl_api::{
     SslConfiguration, SslContext, SslMode,
 };
 
+use crate::conn::Connection;
+
 /// The environment variable that picks the default backend by name.
 pub const BACKEND_ENV: &str = "SSLSOCKET_BACKEND";
 
@@ -117,6 +119,15 @@ const CACHE_SOFT_LIMIT: usize = 32;
 fn cache() -> &'static Mutex<HashMap<SslConfiguration, Contexts>> {
     static CACHE: OnceLock<Mutex<HashMap<SslConfiguration, Contexts>>> = OnceLock::new();
     CACHE.get_or_init(Mutex::default)
+}
+
+/// The engine context for `conn`'s backend and configuration in `role` (see
+/// [`context_for`]): what a driver hands to `Connection` to start a handshake.
+///
+/// # Errors
+/// As [`context_for`].
+pub fn context_of(conn: &Connection, role: Role) -> Result<Arc<dyn SslContext>, Error> {
+    context_for(conn.backend(), conn.ssl_configuration(), role)
 }
 
 /// The engine context for `config` on `backend` in `role`: built once and shared, so equal

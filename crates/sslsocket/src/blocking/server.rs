@@ -15,7 +15,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use ssl_api::{Error, Role, SslBackend, SslError};
 
-use super::socket::{Seen, SslSocket};
+use super::socket::SslSocket;
 use crate::server_settings::{server_settings_api, ServerSettings};
 
 const LISTENER: Token = Token(0);
@@ -148,7 +148,7 @@ impl SslServer {
     /// (use [`SslServer::accept_next`] to see them).
     ///
     /// # Errors
-    /// `Operation` when not listening or the acceptor stopped (its listener failed).
+    /// `Usage` when not listening or the acceptor stopped (its listener failed).
     pub fn accept(&mut self) -> Result<SslSocket, Error> {
         loop {
             if let Accepted::Encrypted(socket) = self.accept_next(None)? {
@@ -161,10 +161,10 @@ impl SslServer {
     /// not.
     ///
     /// # Errors
-    /// `Timeout`; `Operation` when not listening or the acceptor stopped.
+    /// `Timeout`; `Usage` when not listening or the acceptor stopped.
     pub fn accept_next(&mut self, timeout: Option<Duration>) -> Result<Accepted, Error> {
         let running =
-            self.running.as_ref().ok_or(Error::Operation("the server is not listening"))?;
+            self.running.as_ref().ok_or(Error::Usage(ssl_api::UsageError::NotListening))?;
         let result = match timeout {
             None => running.results.recv().map_err(|_| RecvTimeoutError::Disconnected),
             Some(t) => running.results.recv_timeout(t),
@@ -181,7 +181,7 @@ impl SslServer {
             }
             Err(RecvTimeoutError::Timeout) => Err(Error::Timeout { operation: "accept" }),
             Err(RecvTimeoutError::Disconnected) => {
-                Err(Error::Operation("the server stopped listening"))
+                Err(Error::Usage(ssl_api::UsageError::StoppedListening))
             }
         }
     }
@@ -197,7 +197,6 @@ impl Drop for SslServer {
 struct Handshake {
     socket: SslSocket,
     peer: SocketAddr,
-    seen: Seen,
     deadline: Instant,
 }
 
@@ -245,7 +244,7 @@ impl Acceptor {
     /// Moves one handshake on; sends its outcome once it has one.
     fn step(&mut self, handshakes: &mut HashMap<usize, Handshake>, token: usize) {
         let Some(h) = handshakes.get_mut(&token) else { return };
-        let Some(result) = h.socket.step_handshake(&mut h.seen, h.deadline) else { return };
+        let Some(result) = h.socket.step_handshake(h.deadline) else { return };
         let Some(mut h) = handshakes.remove(&token) else { return };
         if let Some(t) = h.socket.transport_mut() {
             // The socket waits by itself from now on.
@@ -316,7 +315,7 @@ impl Acceptor {
             let deadline = now
                 .checked_add(settings.handshake_timeout)
                 .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
-            handshakes.insert(token, Handshake { socket, peer, seen: Seen::default(), deadline });
+            handshakes.insert(token, Handshake { socket, peer, deadline });
             // The ClientHello may be there already.
             self.step(handshakes, token);
         }

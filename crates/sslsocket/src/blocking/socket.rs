@@ -6,11 +6,12 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ssl_api::{Error, SocketState, SslBackend, SslConfiguration};
+use ssl_api::{Error, Role, SocketState, SslBackend, SslConfiguration, UsageError};
 
 use super::transport::Transport;
-use crate::conn::{Connection, Event};
+use crate::conn::{Action, Connection, Event, Wait};
 use crate::forward::forward_connection_api;
+use crate::registry;
 
 /// What the application's event handler receives: the event and the connection, on which it
 /// may call `ignore_ssl_errors`, `abort`, `close` and every getter.
@@ -46,17 +47,6 @@ pub struct SslSocket {
     handler: Option<EventHandler>,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
-}
-
-/// What a drive round saw, for the `wait_for_*` conditions.
-#[derive(Debug, Default)]
-pub(crate) struct Seen {
-    ready_read: bool,
-    bytes_written: bool,
-    /// `Encrypted` was emitted (the connection may have failed later in the same round, e.g.
-    /// data and a truncation arriving with the handshake's last flight: the handshake still
-    /// succeeded and the error comes with the next read).
-    encrypted: bool,
 }
 
 impl SslSocket {
@@ -132,7 +122,13 @@ impl SslSocket {
     pub fn connect_to_host_encrypted(&mut self, host: &str, port: u16) {
         self.reset_transport();
         self.target = Some((host.to_owned(), port));
-        self.conn.connect_to_host_encrypted(host);
+        match registry::context_of(&self.conn, Role::Client) {
+            Ok(context) => self.conn.connect_to_host_encrypted(host, context),
+            Err(err) => {
+                self.conn.connect_to_host(host);
+                self.conn.handle_error(err);
+            }
+        }
     }
 
     /// As [`SslSocket::connect_to_host_encrypted`], verifying the server as `peer_name`.
@@ -160,12 +156,25 @@ impl SslSocket {
     /// Starts the client handshake on a connected unencrypted socket (STARTTLS); no effect
     /// otherwise. Drive with `wait_for_encrypted`.
     pub fn start_client_encryption(&mut self) {
-        self.conn.start_client_encryption(Instant::now());
+        self.start_encryption(Role::Client);
     }
 
     /// Starts the server handshake on a connected unencrypted socket; no effect otherwise.
     pub fn start_server_encryption(&mut self) {
-        self.conn.start_server_encryption(Instant::now());
+        self.start_encryption(Role::Server);
+    }
+
+    fn start_encryption(&mut self, role: Role) {
+        if !self.conn.can_start_encryption() {
+            return;
+        }
+        match registry::context_of(&self.conn, role) {
+            Ok(context) if role == Role::Client => {
+                self.conn.start_client_encryption(&context, Instant::now());
+            }
+            Ok(context) => self.conn.start_server_encryption(&context, Instant::now()),
+            Err(err) => self.conn.handle_error(err),
+        }
     }
 
     /// Continues after a pause on `SslErrors` (see `PauseMode::PauseOnSslErrors`).
@@ -177,25 +186,22 @@ impl SslSocket {
     /// `wait_for_disconnected`.
     pub fn disconnect_from_host(&mut self) {
         self.conn.disconnect_from_host();
-        // Best effort without waiting; wait_for_disconnected finishes the job.
-        let _ = self.drive(Some(Instant::now()), "disconnect", |c, _| {
-            c.state() == SocketState::UnconnectedState
-        });
+        // As far as it goes without waiting; wait_for_disconnected finishes the job.
+        self.step();
     }
 
-    /// Drops the connection at once.
+    /// Drops the connection at once, discarding what was not sent yet (dropping the socket
+    /// does the same, as Qt's destructor aborts).
     pub fn abort(&mut self) {
         self.conn.abort();
-        self.dispatch(&mut Seen::default());
+        self.step();
         self.reset_transport();
     }
 
     /// `aboutToClose`, then a graceful close, discarding unread data.
     pub fn close(&mut self) {
         self.conn.close();
-        let _ = self.drive(Some(Instant::now()), "close", |c, _| {
-            c.state() == SocketState::UnconnectedState
-        });
+        self.step();
     }
 
     /// The local address of the TCP connection.
@@ -210,60 +216,68 @@ impl SslSocket {
         self.transport.as_ref().and_then(|t| t.stream.peer_addr().ok())
     }
 
-    /// Waits until TCP is connected.
+    /// Waits until TCP is connected (`waitForConnected`). Succeeds once the connection was
+    /// established during the wait, even if the handshake failed right after.
     ///
     /// # Errors
-    /// The connection's error, or `Timeout` (the connection stays as it is).
+    /// The connection's error; `Timeout` (recorded as a `SocketTimeoutError`, the socket
+    /// stays as it is); `Usage(NotConnected)` when the socket is not connecting.
     pub fn wait_for_connected(&mut self, timeout: Duration) -> Result<(), Error> {
-        self.drive(deadline(timeout), "wait_for_connected", |c, _| {
-            matches!(c.state(), SocketState::ConnectedState | SocketState::ClosingState)
-        })
+        self.drive(Wait::Connected, deadline(timeout))
     }
 
     /// Waits until the handshake is done and the peer accepted (`encrypted`).
     ///
     /// # Errors
     /// The connection's error (`Rejected` carries the certificate errors; `kind()` gives the
-    /// socket error code), or `Timeout`.
+    /// socket error code); `Timeout` as for [`SslSocket::wait_for_connected`];
+    /// `Usage(PausedOnSslErrors)` when the socket waits for a decision and `resume()`.
     pub fn wait_for_encrypted(&mut self, timeout: Duration) -> Result<(), Error> {
-        self.drive(deadline(timeout), "wait_for_encrypted", |c, seen| {
-            c.is_encrypted() || seen.encrypted
-        })
+        self.drive(Wait::Encrypted, deadline(timeout))
     }
 
-    /// Waits until new data can be read.
+    /// Waits until new data can be read: data that arrived since the last wait for it,
+    /// including data that arrived while the socket was driven by another call and was not
+    /// read yet.
     ///
     /// # Errors
-    /// The connection's error, `Timeout`, or `Operation` when the socket is not connected.
+    /// The connection's error, `Timeout`, or `Usage` when nothing but the application can
+    /// move the socket on (not connected, paused, read buffer full).
     pub fn wait_for_ready_read(&mut self, timeout: Duration) -> Result<(), Error> {
-        self.drive(deadline(timeout), "wait_for_ready_read", |_, seen| seen.ready_read)
+        self.drive(Wait::ReadyRead, deadline(timeout))
     }
 
-    /// Waits until some written bytes were handed on.
+    /// Waits until some written bytes were handed on (`waitForBytesWritten`): bytes a `write`
+    /// handed on at once count, so `write` then `wait_for_bytes_written` works without an
+    /// event loop.
     ///
     /// # Errors
-    /// As [`SslSocket::wait_for_ready_read`].
+    /// As [`SslSocket::wait_for_ready_read`]; `Usage(NothingToWrite)` when nothing was
+    /// written.
     pub fn wait_for_bytes_written(&mut self, timeout: Duration) -> Result<(), Error> {
-        self.drive(deadline(timeout), "wait_for_bytes_written", |_, seen| seen.bytes_written)
+        self.drive(Wait::BytesWritten, deadline(timeout))
     }
 
-    /// Waits until the socket is unconnected (after `disconnect_from_host`, or the peer's
-    /// close).
+    /// Waits until the socket is unconnected: after `disconnect_from_host`, once the peer's
+    /// close_notify or end of stream has been seen (so that nothing the peer sent is left
+    /// unread when the descriptor closes), or after the peer's close. A connection that ended
+    /// in error counts as disconnected.
     ///
     /// # Errors
-    /// `Timeout`. A connection that ended in error still counts as disconnected.
+    /// `Timeout`; `Usage(NotConnected)` on a socket that was never connected.
     pub fn wait_for_disconnected(&mut self, timeout: Duration) -> Result<(), Error> {
-        let result = self.drive(deadline(timeout), "wait_for_disconnected", |c, _| {
-            c.state() == SocketState::UnconnectedState
-        });
-        match result {
-            Err(Error::Timeout { .. }) => result,
-            _ if self.conn.state() == SocketState::UnconnectedState => Ok(()),
+        match self.drive(Wait::Disconnected, deadline(timeout)) {
+            Err(err)
+                if self.conn.state() == SocketState::UnconnectedState
+                    && !matches!(err, Error::Usage(_)) =>
+            {
+                Ok(())
+            }
             other => other,
         }
     }
 
-    // ---- the drive loop -----------------------------------------------------------------
+    // ---- the drive loop: an executor of the connection's actions -------------------------
 
     fn reset_transport(&mut self) {
         if let Some(t) = self.transport.take() {
@@ -274,117 +288,99 @@ impl SslSocket {
         self.last_connect_error = None;
     }
 
-    /// Drives the connection until `done`, an error, or `deadline`.
-    fn drive(
-        &mut self,
-        deadline: Option<Instant>,
-        operation: &'static str,
-        mut done: impl FnMut(&Connection, &Seen) -> bool,
-    ) -> Result<(), Error> {
-        let mut seen = Seen::default();
+    /// Drives the connection until `wait` holds, an error, or `until`.
+    fn drive(&mut self, wait: Wait, until: Option<Instant>) -> Result<(), Error> {
+        self.conn.begin_wait(wait);
         loop {
-            let progressed = self.round(&mut seen);
-            if done(&self.conn, &seen) {
-                return Ok(());
+            match self.execute(wait, until, true) {
+                Step::Continue | Step::WouldWait => {}
+                Step::Over(result) => return result,
             }
-            if let Some(err) = self.conn.error() {
-                return Err(err.clone());
+        }
+    }
+
+    /// Makes all the progress possible without waiting.
+    fn step(&mut self) {
+        while let Step::Continue = self.execute(Wait::Nothing, None, false) {}
+    }
+
+    /// Carries out the connection's next action for `wait`. With `block` false a wait on the
+    /// transport is not made: [`Step::WouldWait`] (the caller's poller waits).
+    fn execute(&mut self, wait: Wait, until: Option<Instant>, block: bool) -> Step {
+        let now = Instant::now();
+        match self.conn.poll_action(wait, until, now) {
+            Action::Done => return Step::Over(Ok(())),
+            Action::Fail(err) => {
+                self.dispatch();
+                return Step::Over(Err(err));
             }
-            if self.conn.state() == SocketState::UnconnectedState {
-                return Err(Error::Operation("the socket is not connected"));
-            }
-            if progressed {
-                continue;
-            }
-            let now = Instant::now();
-            if let Some(t) = self.conn.poll_timeout() {
-                if t <= now {
-                    self.conn.handle_timeout(now);
-                    continue;
-                }
-            }
-            if deadline.is_some_and(|d| d <= now) {
-                return Err(Error::Timeout { operation });
-            }
-            let wake = match (deadline, self.conn.poll_timeout()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let waiting_on_transport = self.waits_on_transport();
-            if !waiting_on_transport && self.conn.poll_timeout().is_none() {
-                return Err(STUCK);
-            }
-            match self.transport.as_mut() {
-                Some(t) if waiting_on_transport => {
-                    let want_read = self.conn.wants_read();
-                    let want_write = self.conn.wants_write()
-                        || self.conn.state() == SocketState::ConnectingState;
-                    let timeout = wake.map(|w| w.saturating_duration_since(now));
-                    if let Err(e) = t.wait(timeout, want_read, want_write) {
-                        self.conn.handle_transport_error(Error::io(e));
+            Action::Deliver => self.dispatch(),
+            Action::Transfer => {
+                match self.transport.as_mut() {
+                    Some(t) => {
+                        self.conn.pump(t, now);
                     }
+                    // A connected state with no transport: the connection was adopted
+                    // without one (cannot happen through this API).
+                    None => self.conn.handle_error(Error::Usage(UsageError::NotConnected)),
                 }
-                _ => std::thread::sleep(
-                    wake.map_or(Duration::ZERO, |w| w.saturating_duration_since(now)),
-                ),
+            }
+            Action::Resolve => self.resolve(),
+            Action::Connect { until } => {
+                if !self.advance_connect() {
+                    if !block {
+                        return Step::WouldWait;
+                    }
+                    self.wait_transport(false, true, until, now);
+                }
+            }
+            Action::Wait { read, write, until } => {
+                if !block {
+                    return Step::WouldWait;
+                }
+                self.wait_transport(read, write, until, now);
+            }
+            Action::ShutdownWrite => {
+                if let Some(t) = &self.transport {
+                    t.shutdown();
+                }
+                self.conn.handle_write_shutdown(now);
+            }
+            Action::Close => {
+                self.transport = None;
+                self.conn.handle_closed();
             }
         }
+        Step::Continue
     }
 
-    /// One round without waiting: connect, move bytes, deliver events, close the transport
-    /// when the connection says so. Returns whether anything happened.
-    fn round(&mut self, seen: &mut Seen) -> bool {
-        let mut progressed = self.advance_connect();
-        progressed |= self.pump();
-        progressed |= self.dispatch(seen);
-        if self.conn.poll_close() {
-            if let Some(t) = &self.transport {
-                t.shutdown();
+    /// Waits for the transport (or only the clock, when there is none or nothing to wait
+    /// for on it).
+    fn wait_transport(&mut self, read: bool, write: bool, until: Option<Instant>, now: Instant) {
+        let timeout = until.map(|u| u.saturating_duration_since(now));
+        match self.transport.as_mut() {
+            Some(t) if read || write => {
+                if let Err(e) = t.wait(timeout, read, write) {
+                    self.conn.handle_error(Error::io(e));
+                }
             }
+            _ => std::thread::sleep(timeout.unwrap_or(Duration::ZERO)),
         }
-        progressed
-    }
-
-    fn waits_on_transport(&self) -> bool {
-        self.conn.wants_read()
-            || self.conn.wants_write()
-            || self.conn.state() == SocketState::ConnectingState
+        self.conn.handle_woken();
     }
 
     /// Moves a server handshake on as far as it goes without waiting (the acceptor's poller
     /// waits for all of them): `Some` once it has ended, `None` while it waits for the peer
-    /// or its timeout. `now` past `deadline` ends it with `Timeout`.
-    pub(crate) fn step_handshake(
-        &mut self,
-        seen: &mut Seen,
-        deadline: Instant,
-    ) -> Option<Result<(), Error>> {
+    /// or its timeout. `until` past ends it with `Timeout`.
+    pub(crate) fn step_handshake(&mut self, until: Instant) -> Option<Result<(), Error>> {
+        // The poller woke this handshake up (or checks its timeout).
+        self.conn.handle_woken();
         loop {
-            let progressed = self.round(seen);
-            if self.conn.is_encrypted() || seen.encrypted {
-                return Some(Ok(()));
+            match self.execute(Wait::Encrypted, Some(until), false) {
+                Step::Continue => {}
+                Step::WouldWait => return None,
+                Step::Over(result) => return Some(result),
             }
-            if let Some(err) = self.conn.error() {
-                return Some(Err(err.clone()));
-            }
-            if self.conn.state() == SocketState::UnconnectedState {
-                return Some(Err(Error::Operation("the socket is not connected")));
-            }
-            if progressed {
-                continue;
-            }
-            let now = Instant::now();
-            if self.conn.poll_timeout().is_some_and(|t| t <= now) {
-                self.conn.handle_timeout(now);
-                continue;
-            }
-            if deadline <= now {
-                return Some(Err(Error::Timeout { operation: "wait_for_encrypted" }));
-            }
-            if !self.waits_on_transport() && self.conn.poll_timeout().is_none() {
-                return Some(Err(STUCK));
-            }
-            return None;
         }
     }
 
@@ -398,43 +394,41 @@ impl SslSocket {
         self.transport.as_mut()
     }
 
-    /// Host lookup and TCP connect. Returns whether anything changed.
-    fn advance_connect(&mut self) -> bool {
-        match self.conn.state() {
-            SocketState::HostLookupState => {
-                let Some((host, port)) = self.target.clone() else { return false };
-                match (host.as_str(), port).to_socket_addrs() {
-                    Ok(addrs) => {
-                        self.addresses = addrs.collect();
-                        if self.addresses.is_empty() {
-                            self.conn.handle_transport_error(Error::HostNotFound { host });
-                        } else {
-                            self.conn.handle_host_found();
-                            self.next_address();
-                        }
-                    }
-                    Err(_) => self.conn.handle_transport_error(Error::HostNotFound { host }),
+    /// Host lookup, then the connect to the first address.
+    fn resolve(&mut self) {
+        let Some((host, port)) = self.target.clone() else {
+            return self.conn.handle_error(Error::Usage(UsageError::NotConnected));
+        };
+        match (host.as_str(), port).to_socket_addrs() {
+            Ok(addrs) => {
+                self.addresses = addrs.collect();
+                if self.addresses.is_empty() {
+                    self.conn.handle_error(Error::HostNotFound { host });
+                } else {
+                    self.conn.handle_host_found();
+                    self.next_address();
                 }
+            }
+            Err(_) => self.conn.handle_error(Error::HostNotFound { host }),
+        }
+    }
+
+    /// Checks the TCP connect. Returns whether anything changed.
+    fn advance_connect(&mut self) -> bool {
+        let Some(t) = &self.transport else { return self.next_address() };
+        match t.connect_finished() {
+            Ok(true) => {
+                // Small writes (handshake flights, interactive protocols) go out at once.
+                let _ = t.stream.set_nodelay(true);
+                self.conn.handle_connected(Instant::now());
                 true
             }
-            SocketState::ConnectingState => {
-                let Some(t) = &self.transport else { return self.next_address() };
-                match t.connect_finished() {
-                    Ok(true) => {
-                        // Small writes (handshake flights, interactive protocols) go out at once.
-                        let _ = t.stream.set_nodelay(true);
-                        self.conn.handle_connected(Instant::now());
-                        true
-                    }
-                    Ok(false) => false,
-                    Err(e) => {
-                        self.last_connect_error = Some(e);
-                        self.transport = None;
-                        self.next_address()
-                    }
-                }
+            Ok(false) => false,
+            Err(e) => {
+                self.last_connect_error = Some(e);
+                self.transport = None;
+                self.next_address()
             }
-            _ => false,
         }
     }
 
@@ -452,41 +446,30 @@ impl SslSocket {
         let err = self.last_connect_error.take().unwrap_or_else(|| {
             io::Error::new(io::ErrorKind::NotConnected, "no address to connect to")
         });
-        self.conn.handle_transport_error(Error::io(err));
+        self.conn.handle_error(Error::io(err));
         true
     }
 
-    /// Moves bytes both ways until the transport would block or the connection wants
-    /// nothing. Returns whether anything moved.
-    fn pump(&mut self) -> bool {
-        let Some(t) = self.transport.as_mut() else { return false };
-        self.conn.pump(t, Instant::now())
-    }
-
     /// Delivers pending events to the handler (which is where verification decisions are
-    /// taken). Returns whether there were any.
-    fn dispatch(&mut self, seen: &mut Seen) -> bool {
-        let mut any = false;
+    /// taken).
+    fn dispatch(&mut self) {
         while let Some(event) = self.conn.poll_event() {
-            any = true;
-            match event {
-                Event::ReadyRead => seen.ready_read = true,
-                Event::BytesWritten(_) => seen.bytes_written = true,
-                Event::Encrypted => seen.encrypted = true,
-                _ => {}
-            }
             if let Some(handler) = self.handler.as_mut() {
                 handler(&event, &mut self.conn);
             }
         }
-        any
     }
 }
 
-/// Only the application can move things on (e.g. `resume()` after a pause): waiting out the
-/// deadline would change nothing.
-const STUCK: Error =
-    Error::Operation("nothing can happen: the socket waits for the application (resume?)");
+/// What one executed action left.
+enum Step {
+    /// Ask the connection again.
+    Continue,
+    /// The wait is over.
+    Over(Result<(), Error>),
+    /// The connection waits for the transport, and the caller does the waiting.
+    WouldWait,
+}
 
 fn deadline(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
@@ -511,21 +494,26 @@ impl std::fmt::Debug for SslSocket {
 
 impl io::Read for SslSocket {
     /// Reads decrypted bytes, driving the connection (connect, handshake) until some arrive.
-    /// `Ok(0)` is a clean end (close_notify); a truncation is an `UnexpectedEof` error.
+    /// `Ok(0)` is a clean end (close_notify); a truncation is an `UnexpectedEof` error; a
+    /// socket that is not connected is a `NotConnected` error; a socket paused on its
+    /// certificate errors returns that (`Usage(PausedOnSslErrors)`) instead of waiting.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let deadline = self.read_timeout.and_then(deadline);
+        let until = self.read_timeout.and_then(deadline);
         loop {
             match self.conn.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                other => return other,
+                Ok(n) if n > 0 && self.conn.state() == SocketState::ConnectedState => {
+                    self.dispatch();
+                    return Ok(n);
+                }
+                other => {
+                    // What the read changed (the peer's end: the events, our close_notify in
+                    // answer) is carried out before it returns.
+                    self.step();
+                    return other;
+                }
             }
-            match self.drive(deadline, "read", |c, seen| {
-                seen.ready_read || c.bytes_available() > 0 || c.at_end()
-            }) {
-                Ok(()) | Err(Error::Operation(_)) => {}
-                Err(err) if self.conn.error().is_none() => return Err(err.into()),
-                Err(_) => {} // the connection's own error: conn.read returns it after the data
-            }
+            self.drive(Wait::Readable, until)?;
         }
     }
 }
@@ -534,27 +522,26 @@ impl io::Write for SslSocket {
     /// Queues bytes (sent once encrypted), driving the connection when the write buffer is
     /// full.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let deadline = self.write_timeout.and_then(deadline);
+        let until = self.write_timeout.and_then(deadline);
         loop {
             match self.conn.write(buf) {
                 Ok(n) => {
-                    self.pump();
-                    self.dispatch(&mut Seen::default());
+                    self.step();
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
-            self.drive(deadline, "write", |_, seen| seen.bytes_written)?;
+            self.drive(Wait::Writable, until)?;
         }
     }
 
     /// Drives the connection until every queued byte is on the transport.
     fn flush(&mut self) -> io::Result<()> {
-        let deadline = self.write_timeout.and_then(deadline);
-        if self.conn.state() == SocketState::UnconnectedState && self.conn.error().is_none() {
+        let until = self.write_timeout.and_then(deadline);
+        if self.conn.state() == SocketState::UnconnectedState && self.conn.fatal_error().is_none() {
             return Ok(());
         }
-        self.drive(deadline, "flush", |c, _| c.is_flushed()).map_err(io::Error::from)
+        self.drive(Wait::Flushed, until).map_err(io::Error::from)
     }
 }

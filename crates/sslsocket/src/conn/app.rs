@@ -2,10 +2,10 @@
 
 use std::io;
 
-use ssl_api::{Error, SocketState};
+use ssl_api::{Error, SocketState, UsageError};
 
 use super::tls::{Sink, Stop};
-use super::{Connection, Event, Phase, OUT_HIGH_WATER};
+use super::{Close, Connection, Event, Phase, OUT_HIGH_WATER};
 
 impl Connection {
     /// Queues application bytes. Once encrypted they go to the engine; before that they wait
@@ -16,12 +16,13 @@ impl Connection {
     /// `WouldBlock` when the write buffer is full (transmit first); the connection's error, or
     /// `NotConnected`, when it cannot take data.
     pub fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if let Some(err) = &self.error {
+        if let Some(err) = self.fatal_error() {
             return Err(err.clone().into());
         }
-        if self.closing || self.state == SocketState::UnconnectedState {
-            return Err(Error::Operation("write on a socket that is not connected").into());
+        if self.close != Close::Open || self.state == SocketState::UnconnectedState {
+            return Err(Error::Usage(UsageError::NotConnected).into());
         }
+        self.dry = false;
         if data.is_empty() {
             return Ok(0);
         }
@@ -30,7 +31,7 @@ impl Connection {
             if self.write_buf.is_empty() && self.out.len() < OUT_HIGH_WATER {
                 taken = session.write_plaintext(data)?;
                 if taken > 0 {
-                    self.events.push_back(Event::BytesWritten(taken as u64));
+                    self.emit(Event::BytesWritten(taken as u64));
                 }
             }
         }
@@ -49,11 +50,25 @@ impl Connection {
     ///
     /// # Errors
     /// `WouldBlock` when nothing is there yet; the connection's error once the buffered data is
-    /// read (a truncation, a rejected peer…). `Ok(0)` is a clean end of stream.
+    /// read (a truncation, a rejected peer…); `NotConnected` ([`UsageError::NotConnected`]) on
+    /// an unconnected socket that holds nothing to read and whose peer's end was not seen
+    /// (never connected, or aborted). `Ok(0)` is a clean end of stream.
     pub fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.is_empty() {
             return Ok(0);
         }
+        let was_full = self.read_buffer_full();
+        let n = self.read_some(out)?;
+        if was_full && !self.read_buffer_full() {
+            self.dry = false; // the transport may be read again
+        }
+        if self.bytes_available() == 0 {
+            self.seen.ready_read = false; // everything announced has been read
+        }
+        Ok(n)
+    }
+
+    fn read_some(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if !self.read_buf.is_empty() {
             return Ok(self.read_buf.read(out));
         }
@@ -61,11 +76,14 @@ impl Connection {
         if filled > 0 {
             return Ok(filled);
         }
-        if let Some(err) = &self.error {
+        if let Some(err) = self.fatal_error() {
             return Err(err.clone().into());
         }
-        if self.peer_closed || self.transport_eof || self.state == SocketState::UnconnectedState {
+        if self.peer_closed || self.transport_eof {
             return Ok(0);
+        }
+        if self.state == SocketState::UnconnectedState {
+            return Err(Error::Usage(UsageError::NotConnected).into());
         }
         Err(io::ErrorKind::WouldBlock.into())
     }
@@ -108,9 +126,12 @@ impl Connection {
         Some(line)
     }
 
-    /// Takes every readable byte.
+    /// Takes every readable byte: as many as [`Connection::bytes_available`] says (with a
+    /// read buffer limit, at most that many).
     pub fn read_all(&mut self) -> Vec<u8> {
-        let _ = self.spill_plaintext(usize::MAX);
+        let _ = self.spill_plaintext(self.read_room());
+        self.seen.ready_read = false;
+        self.dry = false;
         let mut all = vec![0; self.read_buf.len()];
         let n = self.read_buf.read(&mut all);
         all.truncate(n);

@@ -22,6 +22,7 @@ mod app;
 mod buffer;
 mod drive;
 mod event;
+#[cfg(feature = "testing")]
 pub mod pair;
 mod policy;
 mod tls;
@@ -38,20 +39,24 @@ use ssl_api::{
 };
 
 use self::buffer::ReadBuffer;
+use self::drive::Seen;
+pub use self::drive::{Action, Wait};
 pub use self::event::Event;
 use self::policy::Ignore;
 
 /// The TLS side of the connection. Variants carry their own data.
 #[derive(Debug)]
 enum Phase {
-    /// No TLS (yet): unencrypted mode, or waiting for TCP before an encrypted connect.
-    Plain,
+    /// No TLS (yet): unencrypted mode, or waiting for TCP before an encrypted connect (then
+    /// `connect_tls` holds the context the handshake will use).
+    Plain { connect_tls: Option<Arc<dyn SslContext>> },
     /// The engine is handshaking; `accepted` once the policy has accepted the peer early
     /// (errors found before the engine finished).
     Handshaking { session: Box<dyn SslSession>, accepted: bool },
     /// Verification found errors; waiting for the application's decision. Nothing is read or
-    /// written meanwhile.
-    Deciding { session: Box<dyn SslSession>, errors: Vec<SslError>, delivered: bool },
+    /// written meanwhile. `delivered`: the `SslErrors` event has been taken; `paused`: the
+    /// decision waits for `resume()` (`PauseOnSslErrors`).
+    Deciding { session: Box<dyn SslSession>, errors: Vec<SslError>, delivered: bool, paused: bool },
     /// Handshake done, peer accepted: application data flows.
     Encrypted(Box<dyn SslSession>),
     /// The session is over (closed, aborted or failed); the session is kept, when there was
@@ -65,23 +70,23 @@ pub struct Connection {
     backend: Arc<dyn SslBackend>,
     /// Shared (copy on write): a server's connections all point to its one configuration.
     config: Arc<SslConfiguration>,
-    context: Option<(Role, Arc<dyn SslContext>)>,
     peer_verify_name: Option<String>,
     host: Option<String>,
     pause_mode: PauseMode,
     handshake_timeout: Option<Duration>,
+    disconnect_timeout: Option<Duration>,
     read_buffer_size: usize,
     write_buffer_limit: usize,
 
     state: SocketState,
     mode: SslMode,
     phase: Phase,
-    encrypt_on_connect: bool,
-    closing: bool,
-    close_notify_sent: bool,
+    /// Where a graceful close stands (see [`Close`]).
+    close: Close,
+    /// The transport reached end of file.
     transport_eof: bool,
+    /// The peer's close_notify arrived (or the engine reported its end of data).
     peer_closed: bool,
-    transport_done: bool,
 
     /// Application bytes received and taken out of the engine: only what `peek`, lines,
     /// `unget_char` or an application that is not reading need. Plaintext normally stays in
@@ -95,17 +100,48 @@ pub struct Connection {
     /// STARTTLS, then ciphertext the engine produced while the transport was full.
     out: VecDeque<u8>,
     events: VecDeque<Event>,
-    error: Option<Error>,
+    /// What the waits look for, latched when the event is emitted (see `drive.rs`).
+    seen: Seen,
+    /// The last `pump` moved nothing and nothing changed since: the driver waits.
+    dry: bool,
+    error: Option<LastError>,
     handshake_errors: Vec<SslError>,
     ignore: Ignore,
+    /// The handshake's deadline.
     deadline: Option<Instant>,
-    paused: bool,
     /// `Encrypted` was reached on this connection (it may have closed since).
     was_encrypted: bool,
 }
 
 /// Ciphertext the engine may hold back in `out` before plaintext stops being encrypted.
 const OUT_HIGH_WATER: usize = 64 * 1024;
+
+/// How long a graceful close waits for the peer's end by default.
+const DEFAULT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The last error, and whether it ended the connection.
+#[derive(Debug)]
+struct LastError {
+    error: Error,
+    fatal: bool,
+}
+
+/// Where a graceful close stands. `disconnect_from_host` starts it; the driver carries out
+/// the two steps that touch the transport ([`Action::ShutdownWrite`], [`Action::Close`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// Not closing.
+    Open,
+    /// Queued writes go out first, then close_notify.
+    Flushing { close_notify_sent: bool },
+    /// Everything is out: the driver shuts down the transport's write side.
+    ShutdownWrite,
+    /// The write side is shut; reading on until the peer's close_notify or end of stream, or
+    /// `until`.
+    Draining { until: Option<Instant> },
+    /// Unconnected: the driver closes the transport.
+    Release,
+}
 
 impl Connection {
     /// A new, unconnected connection on `backend`, starting from `config`.
@@ -114,32 +150,30 @@ impl Connection {
         Connection {
             backend,
             config: Arc::new(config),
-            context: None,
             peer_verify_name: None,
             host: None,
             pause_mode: PauseMode::PauseNever,
             handshake_timeout: None,
+            disconnect_timeout: Some(DEFAULT_DISCONNECT_TIMEOUT),
             read_buffer_size: 0,
             write_buffer_limit: 256 * 1024,
             state: SocketState::UnconnectedState,
             mode: SslMode::UnencryptedMode,
-            phase: Phase::Plain,
-            encrypt_on_connect: false,
-            closing: false,
-            close_notify_sent: false,
+            phase: Phase::Plain { connect_tls: None },
+            close: Close::Open,
             transport_eof: false,
             peer_closed: false,
-            transport_done: false,
             read_buf: ReadBuffer::default(),
             engine_plaintext: 0,
             write_buf: VecDeque::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
+            seen: Seen::default(),
+            dry: false,
             error: None,
             handshake_errors: Vec::new(),
             ignore: Ignore::Nothing,
             deadline: None,
-            paused: false,
             was_encrypted: false,
         }
     }
@@ -180,13 +214,20 @@ impl Connection {
     /// The last error, sticky once fatal.
     #[must_use]
     pub fn error(&self) -> Option<&Error> {
-        self.error.as_ref()
+        self.error.as_ref().map(|e| &e.error)
+    }
+
+    /// The error that ended the connection, if one did (a timed-out wait is an error but
+    /// not a fatal one).
+    #[must_use]
+    pub fn fatal_error(&self) -> Option<&Error> {
+        self.error.as_ref().filter(|e| e.fatal).map(|e| &e.error)
     }
 
     /// The last error's text, or an empty string.
     #[must_use]
     pub fn error_string(&self) -> String {
-        self.error.as_ref().map(|e| error_chain(e)).unwrap_or_default()
+        self.error.as_ref().map(|e| error_chain(&e.error)).unwrap_or_default()
     }
 
     /// Every certificate verification error of the last handshake, ignored ones included
@@ -225,6 +266,12 @@ impl Connection {
     #[must_use]
     pub fn handshake_timeout(&self) -> Option<Duration> {
         self.handshake_timeout
+    }
+
+    /// How long a graceful close waits for the peer's end after sending close_notify.
+    #[must_use]
+    pub fn disconnect_timeout(&self) -> Option<Duration> {
+        self.disconnect_timeout
     }
 
     /// Plaintext bytes ready to read: those buffered by the socket and those the engine has
@@ -281,7 +328,7 @@ impl Connection {
             | Phase::Deciding { session, .. }
             | Phase::Encrypted(session)
             | Phase::Finished(Some(session)) => Some(session.as_ref()),
-            Phase::Plain | Phase::Finished(None) => None,
+            Phase::Plain { .. } | Phase::Finished(None) => None,
         }
     }
 
@@ -290,7 +337,7 @@ impl Connection {
             Phase::Handshaking { session, .. }
             | Phase::Deciding { session, .. }
             | Phase::Encrypted(session) => Some(session),
-            Phase::Plain | Phase::Finished(_) => None,
+            Phase::Plain { .. } | Phase::Finished(_) => None,
         }
     }
 
@@ -345,13 +392,11 @@ impl Connection {
     /// this connection copy it first. Takes effect at the next handshake.
     pub fn set_shared_ssl_configuration(&mut self, config: Arc<SslConfiguration>) {
         self.config = config;
-        self.context = None;
     }
 
     /// Changes the configuration in place. Takes effect at the next handshake.
     pub fn update_configuration(&mut self, change: impl FnOnce(&mut SslConfiguration)) {
         change(Arc::make_mut(&mut self.config));
-        self.context = None;
     }
 
     /// Sets the name to verify the peer's certificate against and to send as SNI, instead of
@@ -368,7 +413,14 @@ impl Connection {
     /// Bounds the plaintext read buffer; 0 is unlimited (the default). While the buffer is
     /// full the transport is not read, so a flood cannot grow memory.
     pub fn set_read_buffer_size(&mut self, size: usize) {
+        let was_full = self.read_buffer_full();
         self.read_buffer_size = size;
+        if was_full && !self.read_buffer_full() {
+            // Records the engine already holds can be decrypted now: ask it (no transport
+            // byte may ever come to prompt it).
+            self.refresh_plaintext();
+        }
+        self.dry = false;
     }
 
     /// Bounds how many application bytes [`Connection::write`] takes before it returns less
@@ -383,31 +435,49 @@ impl Connection {
         self.handshake_timeout = timeout;
     }
 
+    /// Sets how long a graceful close waits, after close_notify, for the peer's close_notify or
+    /// end of stream before the transport is closed anyway; `None` waits as long as the peer
+    /// keeps the connection open. Default 30 s.
+    pub fn set_disconnect_timeout(&mut self, timeout: Option<Duration>) {
+        self.disconnect_timeout = timeout;
+    }
+
     /// Ignores every certificate error of this connection's handshakes (`ignoreSslErrors()`).
     /// Call before the handshake or from the `SslErrors` handler.
     pub fn ignore_ssl_errors(&mut self) {
         self.ignore = Ignore::All;
+        self.dry = false;
     }
 
     /// Ignores exactly these errors (same kind and certificate); replaces an earlier list, and
     /// an empty list clears it.
     pub fn ignore_ssl_errors_list(&mut self, errors: Vec<SslError>) {
         self.ignore = if errors.is_empty() { Ignore::Nothing } else { Ignore::Exactly(errors) };
+        self.dry = false;
     }
 
     /// Ignores errors of these kinds whichever certificate they concern; replaces an earlier
     /// list, and an empty list clears it.
     pub fn ignore_ssl_error_kinds(&mut self, kinds: Vec<SslErrorKind>) {
         self.ignore = if kinds.is_empty() { Ignore::Nothing } else { Ignore::Kinds(kinds) };
+        self.dry = false;
     }
 
     /// Continues after a pause on `SslErrors`: takes the decision with the ignore settings as
     /// they are now.
     pub fn resume(&mut self) {
-        if self.paused {
-            self.paused = false;
+        if let Phase::Deciding { paused: paused @ true, .. } = &mut self.phase {
+            *paused = false;
+            self.dry = false;
             self.decide();
         }
+    }
+
+    /// Whether the connection waits for the application's decision on its certificate errors
+    /// (`PauseOnSslErrors`; see [`Connection::resume`]).
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        matches!(self.phase, Phase::Deciding { paused: true, .. })
     }
 
     // ---- commands: connection lifecycle -------------------------------------------------
@@ -420,22 +490,21 @@ impl Connection {
         self.set_state(SocketState::HostLookupState);
     }
 
-    /// As [`Connection::connect_to_host`], then the client handshake as soon as TCP is
-    /// connected. Enters client mode at once, so nothing written meanwhile is sent in clear.
-    /// A configuration the backend cannot honour fails here, before any byte is sent.
-    pub fn connect_to_host_encrypted(&mut self, host: &str) {
+    /// As [`Connection::connect_to_host`], then the client handshake on `context` as soon as
+    /// TCP is connected. Enters client mode at once, so nothing written meanwhile is sent in
+    /// clear. The driver builds the context (a configuration the backend cannot honour fails
+    /// there, before any byte is sent: report it with [`Connection::handle_error`]).
+    pub fn connect_to_host_encrypted(&mut self, host: &str, context: Arc<dyn SslContext>) {
         self.connect_to_host(host);
-        self.encrypt_on_connect = true;
+        self.phase = Phase::Plain { connect_tls: Some(context) };
         self.set_mode(SslMode::SslClientMode);
-        if let Err(err) = self.prepare_context(Role::Client) {
-            self.fail(err);
-        }
     }
 
     /// The host name was resolved: ConnectingState.
     pub fn handle_host_found(&mut self) {
+        self.dry = false;
         if self.state == SocketState::HostLookupState {
-            self.events.push_back(Event::HostFound);
+            self.emit(Event::HostFound);
             self.set_state(SocketState::ConnectingState);
         }
     }
@@ -446,11 +515,13 @@ impl Connection {
         if self.state != SocketState::ConnectingState {
             return;
         }
+        self.dry = false;
         self.set_state(SocketState::ConnectedState);
-        self.events.push_back(Event::Connected);
-        if self.encrypt_on_connect {
-            self.encrypt_on_connect = false;
-            self.begin_tls(Role::Client, now, false);
+        self.emit(Event::Connected);
+        if let Phase::Plain { connect_tls } = &mut self.phase {
+            if let Some(context) = connect_tls.take() {
+                self.begin_tls(Role::Client, &context, now, false);
+            }
         }
     }
 
@@ -458,34 +529,49 @@ impl Connection {
     /// unencrypted mode.
     pub fn handle_adopted(&mut self) {
         self.reset_for_connect();
+        self.host = None;
+        self.seen.was_connected = true;
         self.set_state(SocketState::ConnectedState);
     }
 
-    /// Starts the client handshake on a connected, unencrypted connection (STARTTLS). Has no
-    /// effect in any other state or mode.
-    pub fn start_client_encryption(&mut self, now: Instant) {
-        if self.state == SocketState::ConnectedState && self.mode == SslMode::UnencryptedMode {
+    /// Whether [`Connection::start_client_encryption`] / `start_server_encryption` would
+    /// start a handshake now (connected and unencrypted): the driver builds a context only
+    /// then.
+    #[must_use]
+    pub fn can_start_encryption(&self) -> bool {
+        self.state == SocketState::ConnectedState && self.mode == SslMode::UnencryptedMode
+    }
+
+    /// Starts the client handshake on `context` on a connected, unencrypted connection
+    /// (STARTTLS). Has no effect in any other state or mode.
+    pub fn start_client_encryption(&mut self, context: &Arc<dyn SslContext>, now: Instant) {
+        if self.can_start_encryption() {
             self.set_mode(SslMode::SslClientMode);
-            self.begin_tls(Role::Client, now, true);
+            self.begin_tls(Role::Client, context, now, true);
         }
     }
 
-    /// Starts the server handshake on a connected, unencrypted connection. Has no effect in any
-    /// other state or mode.
-    pub fn start_server_encryption(&mut self, now: Instant) {
-        if self.state == SocketState::ConnectedState && self.mode == SslMode::UnencryptedMode {
+    /// Starts the server handshake on `context` on a connected, unencrypted connection. Has
+    /// no effect in any other state or mode.
+    pub fn start_server_encryption(&mut self, context: &Arc<dyn SslContext>, now: Instant) {
+        if self.can_start_encryption() {
             self.set_mode(SslMode::SslServerMode);
-            self.begin_tls(Role::Server, now, true);
+            self.begin_tls(Role::Server, context, now, true);
         }
     }
 
-    /// Closes gracefully: flushes what was written, sends close_notify, then Unconnected.
+    /// Closes gracefully (ClosingState): what was written goes out first, then close_notify;
+    /// the driver shuts down the write side, and the connection keeps reading until the
+    /// peer's close_notify or end of stream (bounded by the disconnect timeout) before it is
+    /// Unconnected and the transport is closed. Closing a socket with unread input would make
+    /// the kernel answer with a reset, and the peer would lose what it had not read yet.
     pub fn disconnect_from_host(&mut self) {
         match self.state {
             SocketState::UnconnectedState | SocketState::ClosingState => {}
             SocketState::HostLookupState | SocketState::ConnectingState => self.abort(),
             _ => {
-                self.closing = true;
+                self.dry = false;
+                self.close = Close::Flushing { close_notify_sent: false };
                 self.set_state(SocketState::ClosingState);
                 self.progress_close();
             }
@@ -499,15 +585,13 @@ impl Connection {
         // What the engine decrypted stays readable after the session ends (an engine failure
         // here ends nothing more than the session, which is ending).
         let _ = self.spill_plaintext(usize::MAX);
-        self.phase = match std::mem::replace(&mut self.phase, Phase::Plain) {
+        self.phase = match std::mem::replace(&mut self.phase, Phase::Plain { connect_tls: None }) {
             Phase::Handshaking { session, .. }
             | Phase::Deciding { session, .. }
             | Phase::Encrypted(session) => Phase::Finished(Some(session)),
             Phase::Finished(kept) => Phase::Finished(kept),
-            Phase::Plain => Phase::Finished(None),
+            Phase::Plain { .. } => Phase::Finished(None),
         };
-        self.encrypt_on_connect = false;
-        self.paused = false;
         self.finish_disconnect();
     }
 
@@ -515,21 +599,11 @@ impl Connection {
     /// discarded.
     pub fn close(&mut self) {
         if self.state != SocketState::UnconnectedState {
-            self.events.push_back(Event::AboutToClose);
+            self.emit(Event::AboutToClose);
         }
         let _ = self.spill_plaintext(usize::MAX); // discarded with the rest
         self.read_buf.clear();
         self.disconnect_from_host();
-    }
-
-    /// Whether the driver should close the transport now (after the final flush).
-    #[must_use]
-    pub fn poll_close(&mut self) -> bool {
-        if self.transport_done {
-            self.transport_done = false;
-            return true;
-        }
-        false
     }
 
     /// The next event, if any. Takes the pending verification decision once `SslErrors` has
@@ -543,9 +617,10 @@ impl Connection {
             }
             return Some(event);
         }
-        if matches!(self.phase, Phase::Deciding { delivered: true, .. }) && !self.paused {
-            if self.pause_mode == PauseMode::PauseOnSslErrors {
-                self.paused = true;
+        let pause = self.pause_mode == PauseMode::PauseOnSslErrors;
+        if let Phase::Deciding { delivered: true, paused: paused @ false, .. } = &mut self.phase {
+            if pause {
+                *paused = true;
                 self.deadline = None;
             } else {
                 self.decide();
@@ -554,42 +629,56 @@ impl Connection {
         self.events.pop_front()
     }
 
-    /// When `handle_timeout` must be called next.
+    /// When `handle_timeout` must be called next: the handshake's deadline, or how long a
+    /// graceful close still waits for the peer.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadline
+        match self.close {
+            Close::Draining { until } => until,
+            _ => self.deadline,
+        }
     }
 
-    /// The clock reached `now`: fails a handshake that has overrun its timeout.
+    /// The clock reached `now`: fails a handshake that has overrun its timeout; ends a
+    /// graceful close whose peer did not finish in time.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Close::Draining { until: Some(until) } = self.close {
+            if now >= until {
+                self.dry = false;
+                self.finish_disconnect();
+            }
+            return;
+        }
         if let Some(deadline) = self.deadline {
             if now >= deadline {
                 self.deadline = None;
+                self.dry = false;
                 self.fail(Error::Timeout { operation: "handshake" });
             }
         }
     }
 
-    /// The transport failed (connect refused, reset, name not found…).
-    pub fn handle_transport_error(&mut self, err: Error) {
+    /// Something outside the connection failed: the transport (connect refused, reset, name
+    /// not found…) or the engine context the driver was building for it. Ends the
+    /// connection with `err`.
+    pub fn handle_error(&mut self, err: Error) {
+        self.dry = false;
         self.fail(err);
     }
 
     // ---- internals ----------------------------------------------------------------------
 
     fn reset_for_connect(&mut self) {
-        self.phase = Phase::Plain;
+        self.phase = Phase::Plain { connect_tls: None };
         self.mode = SslMode::UnencryptedMode;
-        self.encrypt_on_connect = false;
-        self.closing = false;
-        self.close_notify_sent = false;
+        self.close = Close::Open;
         self.transport_eof = false;
         self.peer_closed = false;
-        self.transport_done = false;
         self.error = None;
         self.handshake_errors.clear();
         self.deadline = None;
-        self.paused = false;
+        self.seen = Seen::default();
+        self.dry = false;
         self.was_encrypted = false;
         self.read_buf.clear();
         self.engine_plaintext = 0;
@@ -599,39 +688,33 @@ impl Connection {
     fn set_state(&mut self, state: SocketState) {
         if self.state != state {
             self.state = state;
-            self.events.push_back(Event::StateChanged(state));
+            self.emit(Event::StateChanged(state));
         }
     }
 
     fn set_mode(&mut self, mode: SslMode) {
         if self.mode != mode {
             self.mode = mode;
-            self.events.push_back(Event::ModeChanged(mode));
+            self.emit(Event::ModeChanged(mode));
         }
-    }
-
-    fn prepare_context(&mut self, role: Role) -> Result<Arc<dyn SslContext>, Error> {
-        if let Some((r, ctx)) = &self.context {
-            if *r == role {
-                return Ok(ctx.clone());
-            }
-        }
-        let ctx = crate::registry::context_for(&self.backend, &self.config, role)?;
-        self.context = Some((role, ctx.clone()));
-        Ok(ctx)
     }
 
     /// Starts the engine session. `starttls`: the connection was in unencrypted mode, so bytes
     /// already written were meant to go in clear; otherwise (an encrypted connect) they were
     /// written in client mode and wait for `Encrypted` like any other.
-    fn begin_tls(&mut self, role: Role, now: Instant, starttls: bool) {
-        let session = self.prepare_context(role).and_then(|ctx| {
-            let name = match role {
-                Role::Client => self.peer_verify_name().map(str::to_owned),
-                Role::Server => None,
-            };
-            ctx.new_session(name.as_deref()).map_err(Error::from)
-        });
+    fn begin_tls(
+        &mut self,
+        role: Role,
+        context: &Arc<dyn SslContext>,
+        now: Instant,
+        starttls: bool,
+    ) {
+        self.dry = false;
+        let name = match role {
+            Role::Client => self.peer_verify_name().map(str::to_owned),
+            Role::Server => None,
+        };
+        let session = context.new_session(name.as_deref()).map_err(Error::from);
         let mut session = match session {
             Ok(session) => session,
             Err(err) => return self.fail(err),
@@ -665,26 +748,41 @@ impl Connection {
 
     /// Ends the connection with `err`: sticky error, `Error` event, Unconnected.
     fn fail(&mut self, err: Error) {
-        if self.error.is_some() && matches!(self.phase, Phase::Finished(_)) {
+        if self.fatal_error().is_some() && matches!(self.phase, Phase::Finished(_)) {
             return;
         }
         let kind = err.kind();
-        self.error = Some(err);
-        self.events.push_back(Event::Error(kind));
+        self.error = Some(LastError { error: err, fatal: true });
+        self.emit(Event::Error(kind));
         self.abort();
+    }
+
+    /// Records an error that ends nothing (a wait that timed out: `SocketTimeoutError`).
+    pub(super) fn note_error(&mut self, err: Error) {
+        let kind = err.kind();
+        self.error = Some(LastError { error: err, fatal: false });
+        self.emit(Event::Error(kind));
+    }
+
+    /// Queues `event` and latches what the waits look for.
+    pub(super) fn emit(&mut self, event: Event) {
+        self.seen.note(&event);
+        self.events.push_back(event);
     }
 
     fn finish_disconnect(&mut self) {
         self.deadline = None;
-        self.closing = false;
         if self.state != SocketState::UnconnectedState {
             let was_connected =
                 matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState);
             self.set_state(SocketState::UnconnectedState);
             if was_connected {
-                self.events.push_back(Event::Disconnected);
+                self.emit(Event::Disconnected);
             }
-            self.transport_done = true;
+            // A transport exists from the connect on: the driver closes it.
+            self.close = Close::Release;
+        } else {
+            self.close = Close::Open;
         }
     }
 
@@ -695,7 +793,8 @@ impl Connection {
         if !remaining.is_empty() {
             return self.fail(Error::Rejected { errors: remaining });
         }
-        let Phase::Deciding { session, .. } = std::mem::replace(&mut self.phase, Phase::Plain)
+        let Phase::Deciding { session, .. } =
+            std::mem::replace(&mut self.phase, Phase::Plain { connect_tls: None })
         else {
             return;
         };

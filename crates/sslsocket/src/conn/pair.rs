@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::{Connection, Event};
+use super::{Action, Connection, Event, Wait};
 
 /// One direction of the in-memory network.
 #[derive(Debug, Default)]
@@ -164,24 +164,26 @@ impl Pair {
         self.server.handle_timeout(self.now);
     }
 
-    /// One round: each side writes, reads and delivers its events. Returns whether anything
-    /// happened.
+    /// One round: each side carries out what its connection asks (moving bytes, delivering
+    /// its events, shutting down its direction of the network) until it would wait, as a
+    /// driver does. Returns whether anything happened.
     pub fn step(&mut self) -> bool {
         let now = self.now;
-        let mut progressed = false;
-        progressed |= side(&mut self.client, &mut self.to_server, &mut self.to_client, now);
-        progressed |= side(&mut self.server, &mut self.to_client, &mut self.to_server, now);
-        progressed |= deliver(&mut self.client, &mut self.client_events, &mut self.client_handler);
-        progressed |= deliver(&mut self.server, &mut self.server_events, &mut self.server_handler);
-        if self.client.poll_close() {
-            self.to_server.closed = true;
-            progressed = true;
-        }
-        if self.server.poll_close() {
-            self.to_client.closed = true;
-            progressed = true;
-        }
-        progressed
+        let client = side(
+            &mut self.client,
+            &mut Duplex { rd: &mut self.to_client, wr: &mut self.to_server },
+            &mut self.client_events,
+            &mut self.client_handler,
+            now,
+        );
+        let server = side(
+            &mut self.server,
+            &mut Duplex { rd: &mut self.to_server, wr: &mut self.to_client },
+            &mut self.server_events,
+            &mut self.server_handler,
+            now,
+        );
+        client || server
     }
 
     /// Steps until `done` holds.
@@ -223,38 +225,70 @@ impl Pair {
     }
 }
 
-fn side(conn: &mut Connection, out: &mut Link, inbound: &mut Link, now: Instant) -> bool {
+/// One side's round: the connection's actions until it would wait (`Wait::Nothing`).
+fn side(
+    conn: &mut Connection,
+    link: &mut Duplex<'_>,
+    log: &mut Vec<Event>,
+    handler: &mut Option<PairHandler>,
+    now: Instant,
+) -> bool {
+    // The network may have changed since the last round (what a poller's wake-up says).
+    conn.handle_woken();
     let mut progressed = false;
-    conn.buffer_plaintext(); // as `Connection::pump` does
-    while conn.wants_write() {
-        match conn.poll_transmit(out) {
-            Ok(n) if n > 0 => progressed = true,
-            _ => break,
-        }
-    }
-    while conn.wants_read() {
-        match conn.handle_readable(inbound, now) {
-            Ok(0) => {
+    // Bounded: a connection that keeps asking for work without moving anything is a bug the
+    // test should see as `Stalled`, not a hang.
+    for _ in 0..1000 {
+        match conn.poll_action(Wait::Nothing, None, now) {
+            Action::Done | Action::Fail(_) => break,
+            Action::Deliver => {
+                while let Some(event) = conn.poll_event() {
+                    if let Some(h) = handler.as_mut() {
+                        h(&event, conn);
+                    }
+                    log.push(event);
+                }
                 progressed = true;
-                break;
             }
-            Ok(_) => progressed = true,
-            Err(_) => break,
+            Action::Transfer => progressed |= conn.pump(link, now),
+            Action::ShutdownWrite => {
+                link.wr.closed = true;
+                conn.handle_write_shutdown(now);
+                progressed = true;
+            }
+            Action::Close => {
+                link.wr.closed = true;
+                conn.handle_closed();
+                progressed = true;
+            }
+            // The pair's connections are adopted: nothing to resolve or connect; a wait is
+            // the end of the round.
+            Action::Resolve | Action::Connect { .. } | Action::Wait { .. } => break,
         }
     }
     progressed
 }
 
-fn deliver(conn: &mut Connection, log: &mut Vec<Event>, handler: &mut Option<PairHandler>) -> bool {
-    let mut any = false;
-    while let Some(event) = conn.poll_event() {
-        any = true;
-        if let Some(h) = handler.as_mut() {
-            h(&event, conn);
-        }
-        log.push(event);
+/// One side's view of the network: reads from one link, writes to the other.
+struct Duplex<'a> {
+    rd: &'a mut Link,
+    wr: &'a mut Link,
+}
+
+impl io::Read for Duplex<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.rd.read(buf)
     }
-    any
+}
+
+impl io::Write for Duplex<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.wr.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl fmt::Debug for Pair {
@@ -265,5 +299,24 @@ impl fmt::Debug for Pair {
             .field("to_server_in_flight", &self.to_server.in_flight())
             .field("to_client_in_flight", &self.to_client.in_flight())
             .finish_non_exhaustive()
+    }
+}
+
+/// Starts the client handshake on `conn` (connected and unencrypted) with the engine context
+/// its backend and configuration give: what a driver does, for tests that drive a
+/// [`Connection`] themselves. A context the backend refuses ends the connection with that
+/// error.
+pub fn start_client_encryption(conn: &mut Connection, now: Instant) {
+    match crate::registry::context_of(conn, ssl_api::Role::Client) {
+        Ok(context) => conn.start_client_encryption(&context, now),
+        Err(err) => conn.handle_error(err),
+    }
+}
+
+/// As [`start_client_encryption`], for the server handshake.
+pub fn start_server_encryption(conn: &mut Connection, now: Instant) {
+    match crate::registry::context_of(conn, ssl_api::Role::Server) {
+        Ok(context) => conn.start_server_encryption(&context, now),
+        Err(err) => conn.handle_error(err),
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ssl_api::{Error, SocketState, SslError, SslErrorKind, TlsError, TlsErrorKind};
 
-use super::{certificate_required, verify_is_enforced, Connection, Event, Phase};
+use super::{certificate_required, verify_is_enforced, Close, Connection, Event, Phase};
 
 impl Connection {
     /// Runs the engine over what was read, then moves the handshake and data along.
@@ -34,10 +34,11 @@ impl Connection {
         if self.peer_closed && !was_closed {
             // The peer sent close_notify: nothing more will arrive. Answer with ours once our
             // writes are out (as Qt does); what is buffered stays readable.
-            self.events.push_back(Event::ReadChannelFinished);
+            self.emit(Event::ReadChannelFinished);
             if self.state == SocketState::ConnectedState {
                 self.disconnect_from_host();
             }
+            self.finish_drain_if_done();
         }
         if self.transport_eof {
             self.handle_tls_eof();
@@ -56,7 +57,7 @@ impl Connection {
             Some(errors) if !errors.is_empty() && err.kind == TlsErrorKind::PeerCertificate => {
                 self.handshake_errors = errors.clone();
                 for error in &errors {
-                    self.events.push_back(Event::PeerVerifyError(error.clone()));
+                    self.emit(Event::PeerVerifyError(error.clone()));
                 }
                 self.fail(Error::Rejected { errors });
             }
@@ -72,12 +73,20 @@ impl Connection {
                     "peer closed the connection during the handshake",
                 )))
             }
-            Phase::Encrypted(_) if self.peer_closed => self.finish_disconnect(),
+            // After the peer's close_notify, our close goes on (the writes still queued go
+            // out first) and ends here if it was only waiting for the peer.
+            Phase::Encrypted(_) if self.peer_closed => self.finish_drain_if_done(),
+            // We sent close_notify and wait for the peer's end: a peer that just closes the
+            // transport has ended too.
+            Phase::Encrypted(_) if matches!(self.close, Close::Draining { .. }) => {
+                self.emit(Event::ReadChannelFinished);
+                self.finish_drain_if_done();
+            }
             Phase::Encrypted(_) => {
-                self.events.push_back(Event::ReadChannelFinished);
+                self.emit(Event::ReadChannelFinished);
                 self.fail(Error::Truncated);
             }
-            Phase::Plain | Phase::Finished(_) => {}
+            Phase::Plain { .. } | Phase::Finished(_) => {}
         }
     }
 
@@ -100,21 +109,21 @@ impl Connection {
             self.handshake_errors = errors.clone();
             if enforced {
                 let Phase::Handshaking { session, .. } =
-                    std::mem::replace(&mut self.phase, Phase::Plain)
+                    std::mem::replace(&mut self.phase, Phase::Plain { connect_tls: None })
                 else {
                     return;
                 };
                 for error in &errors {
-                    self.events.push_back(Event::PeerVerifyError(error.clone()));
+                    self.emit(Event::PeerVerifyError(error.clone()));
                 }
-                self.events.push_back(Event::SslErrors(errors.clone()));
-                self.phase = Phase::Deciding { session, errors, delivered: false };
+                self.emit(Event::SslErrors(errors.clone()));
+                self.phase = Phase::Deciding { session, errors, delivered: false, paused: false };
                 return;
             }
         }
         if done {
             let Phase::Handshaking { session, .. } =
-                std::mem::replace(&mut self.phase, Phase::Plain)
+                std::mem::replace(&mut self.phase, Phase::Plain { connect_tls: None })
             else {
                 return;
             };
@@ -126,7 +135,7 @@ impl Connection {
     pub(super) fn on_encrypted(&mut self) {
         self.deadline = None;
         self.was_encrypted = true;
-        self.events.push_back(Event::Encrypted);
+        self.emit(Event::Encrypted);
         // Application data may have arrived with the handshake's last flight (or while the
         // decision was pending): ask the engine.
         self.refresh_plaintext();
@@ -135,14 +144,14 @@ impl Connection {
     /// Records how much plaintext the engine holds; `ReadyRead` when that grew.
     fn announce_plaintext(&mut self, engine_plaintext: usize) {
         if engine_plaintext > self.engine_plaintext {
-            self.events.push_back(Event::ReadyRead);
+            self.emit(Event::ReadyRead);
         }
         self.engine_plaintext = engine_plaintext;
     }
 
     /// Asks an encrypted session, with no new input, how much plaintext it holds (engines that
     /// decrypt one record at a time move on to the next one here).
-    fn refresh_plaintext(&mut self) {
+    pub(super) fn refresh_plaintext(&mut self) {
         let Phase::Encrypted(session) = &mut self.phase else { return };
         match session.process_new_packets() {
             Ok(status) => {

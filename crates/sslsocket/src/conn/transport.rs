@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use ssl_api::{Error, SocketState, SslMode};
 
-use super::{Connection, Event, Phase, OUT_HIGH_WATER};
+use super::{Close, Connection, Event, Phase, OUT_HIGH_WATER};
 
 impl Connection {
     /// Whether the transport should be read now.
@@ -15,12 +15,18 @@ impl Connection {
     pub fn wants_read(&self) -> bool {
         if self.transport_eof
             || !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
-            || self.read_buffer_full()
         {
             return false;
         }
+        if let Close::Draining { .. } = self.close {
+            // Closing: read on to the peer's end (what does not fit is discarded).
+            return !self.peer_closed;
+        }
+        if self.read_buffer_full() {
+            return false;
+        }
         match &self.phase {
-            Phase::Plain => self.mode == SslMode::UnencryptedMode,
+            Phase::Plain { .. } => self.mode == SslMode::UnencryptedMode,
             Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.wants_read(),
             Phase::Deciding { .. } | Phase::Finished(_) => false,
         }
@@ -29,20 +35,20 @@ impl Connection {
     /// Whether there is something to write to the transport now.
     #[must_use]
     pub fn wants_write(&self) -> bool {
-        if !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState) {
+        if !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
+            || matches!(self.close, Close::ShutdownWrite | Close::Draining { .. })
+        {
             return false;
         }
         if !self.out.is_empty() {
             return true;
         }
         match &self.phase {
-            Phase::Plain => self.mode == SslMode::UnencryptedMode && !self.write_buf.is_empty(),
-            Phase::Handshaking { session, .. } => session.wants_write(),
-            Phase::Encrypted(session) => {
-                session.wants_write()
-                    || !self.write_buf.is_empty()
-                    || (self.closing && !self.close_notify_sent)
+            Phase::Plain { .. } => {
+                self.mode == SslMode::UnencryptedMode && !self.write_buf.is_empty()
             }
+            Phase::Handshaking { session, .. } => session.wants_write(),
+            Phase::Encrypted(session) => session.wants_write() || !self.write_buf.is_empty(),
             Phase::Deciding { .. } | Phase::Finished(_) => false,
         }
     }
@@ -53,7 +59,8 @@ impl Connection {
     #[must_use]
     pub fn is_flushed(&self) -> bool {
         let nothing_left = self.write_buf.is_empty() && !self.wants_write();
-        let closed_cleanly = self.state == SocketState::UnconnectedState && self.error.is_none();
+        let closed_cleanly =
+            self.state == SocketState::UnconnectedState && self.fatal_error().is_none();
         nothing_left
             && (self.is_encrypted() || self.mode == SslMode::UnencryptedMode || closed_cleanly)
     }
@@ -86,7 +93,7 @@ impl Connection {
         }
         let room = self.read_room();
         let result = match &mut self.phase {
-            Phase::Plain => self.read_buf.fill_from(room, &mut |buf| rd.read(buf)),
+            Phase::Plain { .. } => self.read_buf.fill_from(room, &mut |buf| rd.read(buf)),
             Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.read_tls(rd),
             Phase::Deciding { .. } | Phase::Finished(_) => {
                 return Err(io::ErrorKind::WouldBlock.into())
@@ -95,7 +102,7 @@ impl Connection {
         match result {
             Ok(0) => {
                 self.transport_eof = true;
-                if matches!(self.phase, Phase::Plain) {
+                if matches!(self.phase, Phase::Plain { .. }) {
                     self.handle_plain_eof();
                 } else {
                     self.process_tls(now);
@@ -103,8 +110,8 @@ impl Connection {
                 Ok(0)
             }
             Ok(n) => {
-                if matches!(self.phase, Phase::Plain) {
-                    self.events.push_back(Event::ReadyRead);
+                if matches!(self.phase, Phase::Plain { .. }) {
+                    self.emit(Event::ReadyRead);
                 } else {
                     self.process_tls(now);
                 }
@@ -124,8 +131,10 @@ impl Connection {
     }
 
     fn handle_plain_eof(&mut self) {
-        self.events.push_back(Event::ReadChannelFinished);
-        if self.mode == SslMode::UnencryptedMode {
+        self.emit(Event::ReadChannelFinished);
+        if matches!(self.close, Close::Draining { .. }) {
+            self.finish_drain_if_done();
+        } else if self.mode == SslMode::UnencryptedMode {
             self.finish_disconnect();
         } else {
             self.fail(Error::RemoteClosed);
@@ -166,10 +175,10 @@ impl Connection {
             return self.count_wire(total, encrypted);
         }
         match &mut self.phase {
-            Phase::Plain if self.mode == SslMode::UnencryptedMode => {
+            Phase::Plain { .. } if self.mode == SslMode::UnencryptedMode => {
                 let n = flush_out(&mut self.write_buf, wr)?;
                 if n > 0 {
-                    self.events.push_back(Event::BytesWritten(n as u64));
+                    self.emit(Event::BytesWritten(n as u64));
                 }
                 total += n;
                 return if total == 0 && !self.write_buf.is_empty() {
@@ -215,7 +224,7 @@ impl Connection {
             }
         }
         if plaintext > 0 {
-            self.events.push_back(Event::BytesWritten(plaintext as u64));
+            self.emit(Event::BytesWritten(plaintext as u64));
         }
         total += wire;
         if total == 0 && !self.out.is_empty() {
@@ -226,33 +235,62 @@ impl Connection {
 
     fn count_wire(&mut self, n: usize, encrypted: bool) -> io::Result<usize> {
         if n > 0 && encrypted {
-            self.events.push_back(Event::EncryptedBytesWritten(n as u64));
+            self.emit(Event::EncryptedBytesWritten(n as u64));
         }
         Ok(n)
     }
 
-    /// Moves a graceful close along: close_notify once the writes are out, then done.
+    /// Moves a graceful close along: once the writes are out, close_notify (encrypted), and
+    /// once that is out too, the write side is shut down (by the driver).
     pub(super) fn progress_close(&mut self) {
-        if !self.closing || !self.write_buf.is_empty() {
+        let Close::Flushing { close_notify_sent } = &mut self.close else { return };
+        if !self.write_buf.is_empty() {
             return;
         }
         match &mut self.phase {
             Phase::Encrypted(session) => {
-                if !self.close_notify_sent {
+                if !*close_notify_sent {
                     session.send_close_notify();
-                    self.close_notify_sent = true;
-                    return; // poll_transmit runs again: wants_write is true
+                    *close_notify_sent = true;
+                    return; // poll_transmit runs again: the engine wants to write
                 }
                 if self.out.is_empty() && !session.wants_write() {
-                    self.abort_keep_error();
+                    self.close = Close::ShutdownWrite;
                 }
             }
-            Phase::Plain => {
+            Phase::Plain { .. } => {
                 if self.out.is_empty() {
-                    self.abort_keep_error();
+                    self.close = Close::ShutdownWrite;
                 }
             }
+            // A handshake that has not finished has no data to deliver: nothing to wait for.
             _ => self.abort_keep_error(),
+        }
+    }
+
+    /// The driver shut down the transport's write side: read on until the peer's end.
+    pub fn handle_write_shutdown(&mut self, now: Instant) {
+        if self.close != Close::ShutdownWrite {
+            return;
+        }
+        self.dry = false;
+        self.close =
+            Close::Draining { until: self.disconnect_timeout.and_then(|t| now.checked_add(t)) };
+        self.finish_drain_if_done();
+    }
+
+    /// Ends a draining close once the peer's end has been seen.
+    pub(super) fn finish_drain_if_done(&mut self) {
+        if matches!(self.close, Close::Draining { .. }) && (self.peer_closed || self.transport_eof)
+        {
+            self.finish_disconnect();
+        }
+    }
+
+    /// The driver closed the transport (after [`Action::Close`](super::Action::Close)).
+    pub fn handle_closed(&mut self) {
+        if self.close == Close::Release {
+            self.close = Close::Open;
         }
     }
 

@@ -85,7 +85,7 @@ impl AsyncSslServer {
     /// [`AsyncSslServer::accept_next`]). Cancel-safe.
     ///
     /// # Errors
-    /// `Operation` when not listening or the listener failed.
+    /// `Usage` when not listening or the listener failed.
     pub async fn accept(&mut self) -> Result<AsyncSslSocket, Error> {
         loop {
             if let AsyncAccepted::Encrypted(socket) = self.accept_next().await? {
@@ -97,14 +97,14 @@ impl AsyncSslServer {
     /// The next finished handshake, successful or not. Cancel-safe.
     ///
     /// # Errors
-    /// `Operation` when not listening or the listener failed.
+    /// `Usage` when not listening or the listener failed.
     pub async fn accept_next(&mut self) -> Result<AsyncAccepted, Error> {
         let running =
-            self.running.as_mut().ok_or(Error::Operation("the server is not listening"))?;
+            self.running.as_mut().ok_or(Error::Usage(ssl_api::UsageError::NotListening))?;
         match running.results.recv().await {
             // The permit is released here: the slot counts until the application takes it.
             Some((accepted, _permit)) => Ok(accepted),
-            None => Err(Error::Operation("the server stopped listening")),
+            None => Err(Error::Usage(ssl_api::UsageError::StoppedListening)),
         }
     }
 }

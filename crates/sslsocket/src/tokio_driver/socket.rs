@@ -5,9 +5,8 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
-use ssl_api::{Error, SocketState, SslBackend, SslConfiguration, SslError};
+use ssl_api::{Error, Role, SocketState, SslBackend, SslConfiguration, SslError, UsageError};
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
@@ -16,8 +15,9 @@ use tokio::time::Sleep;
 use super::events::EventStream;
 use super::handler::{Decision, SslErrorsHandler};
 use crate::blocking::EventHandler;
-use crate::conn::{Connection, Event};
+use crate::conn::{Action, Connection, Event, Wait};
 use crate::forward::forward_connection_api;
+use crate::registry;
 
 /// A TLS socket with QSslSocket's contract on tokio: `AsyncRead` + `AsyncWrite`, so
 /// `tokio::io::copy`, `BufReader`, codecs and `tokio::io::split` work.
@@ -43,18 +43,11 @@ pub struct AsyncSslSocket {
     shutdown_started: bool,
 }
 
-#[derive(Debug, Default)]
-struct Seen {
-    ready_read: bool,
-    bytes_written: bool,
-    /// `Encrypted` was emitted (the connection may have failed later in the same round, e.g.
-    /// data and a truncation arriving with the handshake's last flight: the handshake still
-    /// succeeded and the error comes with the next read).
-    encrypted: bool,
-}
-
+/// Where a drive stopped.
 enum Step {
+    /// The wait is over.
     Done,
+    /// An async certificate decision is due (see [`SslErrorsHandler`]).
     Decide(Vec<SslError>),
 }
 
@@ -109,7 +102,7 @@ impl AsyncSslSocket {
         self.stream = Some(stream);
         self.shutdown_started = false;
         self.conn.handle_adopted();
-        self.dispatch(&mut Seen::default());
+        self.dispatch();
     }
 
     /// Sets the handler that receives every event, in order (the same type as the blocking
@@ -167,11 +160,14 @@ impl AsyncSslSocket {
     /// honour, `Rejected` with the certificate errors, handshake and transport errors.
     pub async fn connect_to_host_encrypted(&mut self, host: &str, port: u16) -> Result<(), Error> {
         self.reset();
-        self.conn.connect_to_host_encrypted(host);
-        self.dispatch(&mut Seen::default());
-        if let Some(err) = self.conn.error() {
-            return Err(err.clone());
+        match registry::context_of(&self.conn, Role::Client) {
+            Ok(context) => self.conn.connect_to_host_encrypted(host, context),
+            Err(err) => {
+                self.conn.connect_to_host(host);
+                return self.fail(err);
+            }
         }
+        self.dispatch();
         self.connect_tcp(host, port).await?;
         self.wait_for_encrypted().await
     }
@@ -196,7 +192,7 @@ impl AsyncSslSocket {
     /// # Errors
     /// As `connect_to_host_encrypted`.
     pub async fn start_client_encryption(&mut self) -> Result<(), Error> {
-        self.conn.start_client_encryption(Instant::now());
+        self.start_encryption(Role::Client);
         self.wait_for_encrypted().await
     }
 
@@ -205,17 +201,30 @@ impl AsyncSslSocket {
     /// # Errors
     /// As `connect_to_host_encrypted`.
     pub async fn start_server_encryption(&mut self) -> Result<(), Error> {
-        self.conn.start_server_encryption(Instant::now());
+        self.start_encryption(Role::Server);
         self.wait_for_encrypted().await
+    }
+
+    fn start_encryption(&mut self, role: Role) {
+        if !self.conn.can_start_encryption() {
+            return;
+        }
+        match registry::context_of(&self.conn, role) {
+            Ok(context) if role == Role::Client => {
+                self.conn.start_client_encryption(&context, now());
+            }
+            Ok(context) => self.conn.start_server_encryption(&context, now()),
+            Err(err) => self.conn.handle_error(err),
+        }
     }
 
     /// Drives the handshake until the peer is accepted (after a pause on `SslErrors`, call
     /// `ignore_ssl_errors*` and `resume()`, then this).
     ///
     /// # Errors
-    /// The connection's error, or `Operation` when the socket waits for the application.
+    /// The connection's error, or `Usage` when the socket waits for the application.
     pub async fn wait_for_encrypted(&mut self) -> Result<(), Error> {
-        self.drive(|c, seen| c.is_encrypted() || seen.encrypted).await
+        self.drive(Wait::Encrypted).await
     }
 
     /// Continues after a pause on `SslErrors`.
@@ -223,15 +232,22 @@ impl AsyncSslSocket {
         self.conn.resume();
     }
 
-    /// Closes gracefully: pending data, close_notify, then Unconnected.
+    /// Closes gracefully: pending data, close_notify, the write side shut down, then the
+    /// peer's close_notify or end of stream (bounded by the disconnect timeout), then
+    /// Unconnected and the stream closed.
     ///
     /// # Errors
     /// A transport error while flushing.
     pub async fn disconnect_from_host(&mut self) -> Result<(), Error> {
         self.conn.disconnect_from_host();
         self.shutdown_started = true;
-        match self.drive(|c, _| c.state() == SocketState::UnconnectedState).await {
-            Err(_) if self.conn.state() == SocketState::UnconnectedState => Ok(()),
+        match self.drive(Wait::Disconnected).await {
+            Err(err)
+                if self.conn.state() == SocketState::UnconnectedState
+                    && !matches!(err, Error::Usage(_)) =>
+            {
+                Ok(())
+            }
             other => other,
         }
     }
@@ -239,7 +255,7 @@ impl AsyncSslSocket {
     /// Drops the connection at once.
     pub fn abort(&mut self) {
         self.conn.abort();
-        self.dispatch(&mut Seen::default());
+        self.dispatch();
         self.stream = None;
     }
 
@@ -267,8 +283,8 @@ impl AsyncSslSocket {
                 Ok(stream) => {
                     let _ = stream.set_nodelay(true);
                     self.stream = Some(stream);
-                    self.conn.handle_connected(Instant::now());
-                    self.dispatch(&mut Seen::default());
+                    self.conn.handle_connected(now());
+                    self.dispatch();
                     return match self.conn.error() {
                         Some(err) => Err(err.clone()),
                         None => Ok(()),
@@ -282,19 +298,16 @@ impl AsyncSslSocket {
     }
 
     fn fail(&mut self, err: Error) -> Result<(), Error> {
-        self.conn.handle_transport_error(err.clone());
-        self.dispatch(&mut Seen::default());
+        self.conn.handle_error(err.clone());
+        self.dispatch();
         Err(err)
     }
 
-    /// Drives until `done`, taking async certificate decisions on the way.
-    async fn drive(
-        &mut self,
-        mut done: impl FnMut(&Connection, &Seen) -> bool + Send,
-    ) -> Result<(), Error> {
-        let mut seen = Seen::default();
+    /// Drives until `wait` holds, taking async certificate decisions on the way.
+    async fn drive(&mut self, wait: Wait) -> Result<(), Error> {
+        self.conn.begin_wait(wait);
         loop {
-            match poll_fn(|cx| self.poll_drive(cx, &mut done, &mut seen)).await? {
+            match poll_fn(|cx| self.poll_drive(cx, wait)).await? {
                 Step::Done => return Ok(()),
                 Step::Decide(errors) => {
                     let chain = self.conn.peer_certificate_chain();
@@ -317,66 +330,90 @@ impl AsyncSslSocket {
         self.conn.resume();
     }
 
-    fn poll_drive(
+    /// Carries out the connection's actions for `wait` until it is over or only the
+    /// transport or the clock can move it on (then `Pending`, with the waker registered).
+    fn poll_drive(&mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Result<Step, Error>> {
+        loop {
+            let now = now();
+            match self.conn.poll_action(wait, None, now) {
+                Action::Done => return Poll::Ready(Ok(Step::Done)),
+                Action::Fail(err) => {
+                    self.dispatch();
+                    return Poll::Ready(Err(err));
+                }
+                Action::Deliver => {
+                    self.dispatch();
+                    if let Some(errors) = self.pending_decision.take() {
+                        return Poll::Ready(Ok(Step::Decide(errors)));
+                    }
+                }
+                Action::Transfer => match &self.stream {
+                    Some(stream) => {
+                        self.conn.pump(&mut TryIo(stream), now);
+                    }
+                    None => self.conn.handle_error(Error::Usage(UsageError::NotConnected)),
+                },
+                // The async connect methods resolve and connect themselves; nothing else can
+                // run meanwhile (they hold `&mut self`).
+                Action::Resolve | Action::Connect { .. } => {
+                    return Poll::Ready(Err(Error::Usage(UsageError::NotConnected)));
+                }
+                Action::Wait { read, write, until } => {
+                    if self.poll_wait(cx, read, write, until) {
+                        self.conn.handle_woken();
+                    } else {
+                        return Poll::Pending;
+                    }
+                }
+                Action::ShutdownWrite => {
+                    if let Some(stream) = self.stream.as_mut() {
+                        // Half-closes TCP; on a socket this completes at once.
+                        if Pin::new(stream).poll_shutdown(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                    }
+                    self.conn.handle_write_shutdown(now);
+                }
+                Action::Close => {
+                    self.stream = None;
+                    self.conn.handle_closed();
+                }
+            }
+        }
+    }
+
+    /// Registers for the transport's readiness and the clock; whether any is ready now.
+    fn poll_wait(
         &mut self,
         cx: &mut Context<'_>,
-        done: &mut dyn FnMut(&Connection, &Seen) -> bool,
-        seen: &mut Seen,
-    ) -> Poll<Result<Step, Error>> {
-        loop {
-            let mut progressed = self.pump();
-            progressed |= self.dispatch(seen);
-            if let Some(errors) = self.pending_decision.take() {
-                return Poll::Ready(Ok(Step::Decide(errors)));
-            }
-            if self.conn.poll_close() {
-                if let Some(stream) = self.stream.as_mut() {
-                    // Half-close the TCP write side; on a socket this completes at once.
-                    let _ = Pin::new(stream).poll_shutdown(cx);
-                }
-            }
-            if done(&self.conn, seen) {
-                return Poll::Ready(Ok(Step::Done));
-            }
-            if let Some(err) = self.conn.error() {
-                return Poll::Ready(Err(err.clone()));
-            }
-            if self.conn.state() == SocketState::UnconnectedState {
-                return Poll::Ready(Err(Error::Operation("the socket is not connected")));
-            }
-            if progressed {
-                continue;
-            }
-            let mut registered = false;
-            let mut again = false;
-            if let Some(stream) = &self.stream {
-                if self.conn.wants_read() {
-                    registered = true;
-                    if let Poll::Ready(r) = stream.poll_read_ready(cx) {
-                        if let Err(e) = r {
-                            self.conn.handle_transport_error(Error::io(e));
-                        }
-                        again = true;
+        read: bool,
+        write: bool,
+        until: Option<std::time::Instant>,
+    ) -> bool {
+        let mut ready = false;
+        if let Some(stream) = &self.stream {
+            if read {
+                if let Poll::Ready(r) = stream.poll_read_ready(cx) {
+                    if let Err(e) = r {
+                        self.conn.handle_error(Error::io(e));
                     }
+                    ready = true;
                 }
-                if self.conn.wants_write() {
-                    registered = true;
-                    if let Poll::Ready(r) = stream.poll_write_ready(cx) {
-                        if let Err(e) = r {
-                            self.conn.handle_transport_error(Error::io(e));
-                        }
-                        again = true;
+            }
+            if write {
+                if let Poll::Ready(r) = stream.poll_write_ready(cx) {
+                    if let Err(e) = r {
+                        self.conn.handle_error(Error::io(e));
                     }
+                    ready = true;
                 }
             }
-            let next_timeout = self.conn.poll_timeout();
-            if next_timeout.is_none() {
-                // No deadline any more (the handshake is over): the timer's memory and its
-                // place in the runtime's timer wheel go.
-                self.timer = None;
-            }
-            if let Some(deadline) = next_timeout {
-                registered = true;
+        }
+        match until {
+            // No deadline any more (the handshake is over): the timer's memory and its place
+            // in the runtime's timer wheel go.
+            None => self.timer = None,
+            Some(deadline) => {
                 let deadline = tokio::time::Instant::from_std(deadline);
                 let timer =
                     self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
@@ -385,40 +422,19 @@ impl AsyncSslSocket {
                 }
                 if timer.as_mut().poll(cx).is_ready() {
                     self.timer = None;
-                    self.conn.handle_timeout(Instant::now());
-                    again = true;
+                    ready = true;
                 }
             }
-            if again {
-                continue;
-            }
-            if !registered {
-                return Poll::Ready(Err(Error::Operation(
-                    "nothing can happen: the socket waits for the application (resume?)",
-                )));
-            }
-            return Poll::Pending;
         }
+        ready
     }
 
-    /// Moves bytes both ways until the transport would block. Returns whether any moved.
-    fn pump(&mut self) -> bool {
-        let Some(stream) = &self.stream else { return false };
-        self.conn.pump(&mut TryIo(stream), Instant::now())
-    }
-
-    fn dispatch(&mut self, seen: &mut Seen) -> bool {
-        let mut any = false;
+    fn dispatch(&mut self) {
         while let Some(event) = self.conn.poll_event() {
-            any = true;
-            match &event {
-                Event::ReadyRead => seen.ready_read = true,
-                Event::BytesWritten(_) => seen.bytes_written = true,
-                Event::Encrypted => seen.encrypted = true,
-                Event::SslErrors(errors) if self.decider.is_some() => {
+            if let Event::SslErrors(errors) = &event {
+                if self.decider.is_some() {
                     self.pending_decision = Some(errors.clone());
                 }
-                _ => {}
             }
             if let Some(handler) = self.handler.as_mut() {
                 handler(&event, &mut self.conn);
@@ -429,27 +445,27 @@ impl AsyncSslSocket {
                 }
             }
         }
-        any
     }
 
-    fn poll_until(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut done: impl FnMut(&Connection, &Seen) -> bool,
-    ) -> Poll<Result<(), Error>> {
-        let mut seen = Seen::default();
-        match self.poll_drive(cx, &mut done, &mut seen) {
+    /// `poll_drive` for the `AsyncRead` / `AsyncWrite` methods, which cannot await a
+    /// certificate decision: there the safe answer is no.
+    fn poll_until(&mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Result<(), Error>> {
+        match self.poll_drive(cx, wait) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Step::Done)) => Poll::Ready(Ok(())),
             Poll::Ready(Ok(Step::Decide(_))) => {
-                // A decision can only be awaited inside the async handshake methods; here the
-                // safe answer is no.
                 self.apply(Decision::Reject);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
         }
     }
+}
+
+/// The clock the connection is given: tokio's, so that a paused or mocked runtime clock
+/// (`tokio::time::pause`) drives its deadlines as it drives the timers.
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// `io::Read` / `io::Write` over a tokio stream's non-blocking `try_*` calls, for the
@@ -509,20 +525,24 @@ impl AsyncRead for AsyncSslSocket {
         let this = self.get_mut();
         loop {
             match this.conn.read(buf.initialize_unfilled()) {
-                Ok(n) => {
+                Ok(n) if n > 0 && this.conn.state() == SocketState::ConnectedState => {
                     buf.advance(n);
+                    this.dispatch();
                     return Poll::Ready(Ok(()));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
+                other => {
+                    // What the read changed (the peer's end: the events, our close_notify in
+                    // answer) is carried out before it returns.
+                    let _ = this.poll_until(cx, Wait::Nothing);
+                    return Poll::Ready(other.map(|n| buf.advance(n)));
+                }
             }
-            match this
-                .poll_until(cx, |c, seen| seen.ready_read || c.bytes_available() > 0 || c.at_end())
-            {
+            match this.poll_until(cx, Wait::Readable) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(())) => {}
                 // The connection's own error comes back from `conn.read` after the data.
-                Poll::Ready(Err(_)) if this.conn.error().is_some() => {}
+                Poll::Ready(Err(_)) if this.conn.fatal_error().is_some() => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
             }
         }
@@ -541,14 +561,15 @@ impl AsyncWrite for AsyncSslSocket {
         loop {
             match this.conn.write(buf) {
                 Ok(n) => {
-                    this.pump();
-                    this.dispatch(&mut Seen::default());
+                    // As far as it goes without waiting (a decision cannot be due here: the
+                    // connection is encrypted or not started).
+                    let _ = this.poll_until(cx, Wait::Nothing);
                     return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
-            match this.poll_until(cx, |_, seen| seen.bytes_written) {
+            match this.poll_until(cx, Wait::Writable) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
@@ -558,20 +579,22 @@ impl AsyncWrite for AsyncSslSocket {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.conn.state() == SocketState::UnconnectedState && this.conn.error().is_none() {
+        if this.conn.state() == SocketState::UnconnectedState && this.conn.fatal_error().is_none() {
             return Poll::Ready(Ok(()));
         }
-        this.poll_until(cx, |c, _| c.is_flushed()).map_err(io::Error::from)
+        this.poll_until(cx, Wait::Flushed).map_err(io::Error::from)
     }
 
-    /// Sends close_notify after the pending data, then half-closes TCP.
+    /// Sends close_notify after the pending data, half-closes TCP, and completes once the
+    /// peer's close_notify or end of stream has been seen (bounded by the disconnect
+    /// timeout), so that dropping the socket afterwards loses nothing the peer had sent.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if !this.shutdown_started {
             this.shutdown_started = true;
             this.conn.disconnect_from_host();
         }
-        match this.poll_until(cx, |c, _| c.state() == SocketState::UnconnectedState) {
+        match this.poll_until(cx, Wait::Disconnected) {
             Poll::Ready(Err(_)) if this.conn.state() == SocketState::UnconnectedState => {
                 Poll::Ready(Ok(()))
             }
