@@ -76,9 +76,9 @@ fn read_on_a_connection_paused_on_ssl_errors_fails_at_once_and_resume_continues_
 
         socket.ignore_ssl_errors();
         socket.resume();
-        socket.wait_for_encrypted(TIMEOUT).unwrap_or_else(|e| {
-            panic!("{who}: handshake after ignore_ssl_errors + resume: {e:?}")
-        });
+        socket
+            .wait_for_encrypted(TIMEOUT)
+            .unwrap_or_else(|e| panic!("{who}: handshake after ignore_ssl_errors + resume: {e:?}"));
         assert_eq!(read_line(&mut socket, who), b"after resume\n", "{who}: data after resume");
         socket.disconnect_from_host();
         let _ = socket.wait_for_disconnected(TIMEOUT);
