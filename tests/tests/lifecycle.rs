@@ -645,6 +645,48 @@ fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i.wrapping_mul(31) >> 3) as u8).collect()
 }
 
+// ---- Drop ------------------------------------------------------------------------------------
+
+/// Qt's destructor aborts: "Destroys the socket… If there is pending data, it is discarded"
+/// is what `~QAbstractSocket` does through `abort()`. Dropping an `SslSocket` does the same:
+/// no close_notify is sent, so the peer sees a truncation, never a clean end, and what had
+/// not been sent is not delivered.
+#[test]
+fn dropping_a_socket_aborts_it_the_peer_sees_no_clean_end() {
+    const TOTAL: usize = 8 * 1024 * 1024;
+    let (ca, server_id) = localhost_identity();
+    each_backend(|backend, who| {
+        let (port, peer) = rustls_peer(&server_id, |s| {
+            let mut got = 0usize;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => return Ok(()), // close_notify: a clean end
+                    Ok(n) => got += n,
+                    Err(e) => {
+                        return Err(io::Error::new(e.kind(), format!("{got} bytes, then {e}")))
+                    }
+                }
+                thread::sleep(Duration::from_millis(1)); // a slow reader: data stays queued
+            }
+        });
+        let mut socket = connected_client(backend, &ca.certificate, port, who);
+        // A non-blocking-sized write that leaves most of the payload queued in the socket.
+        let data = payload(TOTAL);
+        let mut written = 0;
+        while written < 512 * 1024 {
+            written +=
+                socket.write(&data[written..]).unwrap_or_else(|e| panic!("{who}: write: {e}"));
+        }
+        drop(socket);
+        let outcome = peer.join().unwrap();
+        assert!(
+            outcome.is_err(),
+            "{who}: the peer saw a clean end after a drop: a dropped socket must abort"
+        );
+    });
+}
+
 /// A client on `backend` trusting `ca`, encrypted with the peer on `port`.
 fn connected_client(
     backend: &Arc<dyn SslBackend>,

@@ -2,7 +2,7 @@
 //!
 //! native-tls verifies inside the handshake and fails it on any problem, with one opaque
 //! error: it has no hook to record an error and continue, and no list of errors. So this
-//! backend cannot follow "the engine records, the socket decides" (DESIGN.md decision 1):
+//! backend cannot follow "the engine records, the socket decides" (ARCHITECTURE.md, decision 1):
 //!
 //! - A client whose effective mode is `VerifyPeer` verifies strictly, with the engine's own
 //!   path validation and host-name check against exactly `ca_certificates`

@@ -175,7 +175,7 @@ impl<'a> VerifyRequest<'a> {
 
 /// A TLS engine: its identity, its capabilities, and a factory of contexts.
 ///
-/// Implementations are thin translators (STYLE.md): they carry out the configuration they are
+/// Implementations are thin translators (ARCHITECTURE.md): they carry out the configuration they are
 /// given, own no socket, thread or clock, keep no global state and decide no policy.
 pub trait SslBackend: Send + Sync + fmt::Debug {
     /// The backend's name (`"rustls"`, `"openssl"`, `"native"`).

@@ -1,5 +1,5 @@
 //! `SslCertificate` (QSslCertificate): DER plus a parsed view, the same whichever engine is
-//! active (DESIGN.md decision 4).
+//! active (ARCHITECTURE.md, decision 4).
 
 use std::fmt;
 use std::hash::{Hash, Hasher};

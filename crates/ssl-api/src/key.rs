@@ -1,6 +1,6 @@
 //! `SslKey` (QSslKey): private and public keys as DER, with the secret bytes zeroed on drop.
 //!
-//! Keys are read and written here, the same whichever engine is active (DESIGN.md decision 4):
+//! Keys are read and written here, the same whichever engine is active (ARCHITECTURE.md, decision 4):
 //! PKCS#8, PKCS#1 (RSA) and SEC1 (EC) private keys, X.509 `SubjectPublicKeyInfo` public keys,
 //! PEM or DER, encrypted PKCS#8 and the legacy OpenSSL encrypted PEM with a passphrase
 //! (see `key_encryption`). Engines receive the DER.

@@ -1,5 +1,5 @@
 //! Which backends are compiled in, which one is active, and the shared engine contexts
-//! (DESIGN.md decisions 3 and 6).
+//! (ARCHITECTURE.md, decisions 3 and 6).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
@@ -177,7 +177,7 @@ pub fn context_for(
 }
 
 /// Rejects, before any byte is sent, a configuration that asks for something the backend's
-/// capabilities say it lacks (DESIGN.md decision 2). One check here keeps every backend's
+/// capabilities say it lacks (ARCHITECTURE.md, decision 2). One check here keeps every backend's
 /// answer the same.
 ///
 /// # Errors

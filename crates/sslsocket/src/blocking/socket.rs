@@ -24,6 +24,11 @@ pub type EventHandler = Box<dyn FnMut(&Event, &mut Connection) + Send>;
 /// verification policy, transfer. Events go to the handler set with
 /// [`SslSocket::set_event_handler`] as they happen.
 ///
+/// Dropping a socket aborts it, as Qt's destructor does: bytes not yet sent are discarded and
+/// the descriptor is closed without close_notify (the peer sees a truncation). To end a
+/// connection without losing a byte, call [`SslSocket::disconnect_from_host`] and
+/// [`SslSocket::wait_for_disconnected`] first.
+///
 /// ```no_run
 /// use std::io::{Read, Write};
 /// use std::time::Duration;

@@ -189,6 +189,15 @@ impl Connection {
             SocketState::ConnectingState => return Action::Connect { until },
             _ => {}
         }
+        // The engine may hold plaintext it has not announced (it decrypted the next record
+        // while the last one was read, or holds records it has not decrypted yet): ask it
+        // before waiting.
+        if self.engine_holds_unannounced_plaintext() {
+            self.refresh_plaintext();
+            if !self.events.is_empty() {
+                return Action::Deliver;
+            }
+        }
         // Only the transport or the connection's own deadline can move it on: the wait's
         // deadline alone would change nothing.
         let (read, write) = (self.wants_read(), self.wants_write());
@@ -249,6 +258,17 @@ impl Connection {
             return Some(Action::Fail(Error::Usage(UsageError::NothingToWrite)));
         }
         None
+    }
+
+    fn engine_holds_unannounced_plaintext(&self) -> bool {
+        match &self.phase {
+            // Engines that decrypt one record at a time may hold whole records of input
+            // whatever they say of wanting more.
+            Phase::Encrypted(_) => {
+                self.engine_plaintext == 0 && !self.peer_closed && !self.read_buffer_full()
+            }
+            _ => false,
+        }
     }
 
     /// Why nothing but the application can move the connection on.

@@ -2,21 +2,21 @@
 //! clock.
 //!
 //! A [`Connection`] owns every buffer, counter, deadline and state (SocketState × SslMode ×
-//! handshake phase). Its methods fall into four groups, as in quinn-proto:
+//! handshake phase × close). Its methods fall into four groups, as in quinn-proto:
 //!
 //! - **getters**: `state`, `mode`, `is_encrypted`, `error`, counters, session facts;
-//! - **`handle_*`**: input from the network or the clock — `handle_host_found`,
-//!   `handle_connected`, `handle_readable` (hand it the transport to read from),
-//!   `handle_transport_error`, `handle_timeout`;
+//! - **`handle_*`**: input from the network, the clock or the driver — `handle_host_found`,
+//!   `handle_connected`, `handle_readable`, `handle_error`, `handle_timeout`,
+//!   `handle_woken`, `handle_write_shutdown`, `handle_closed`;
 //! - **commands** from the application — `connect_to_host`, `start_client_encryption`,
 //!   `write`, `read`, `ignore_ssl_errors`, `resume`, `disconnect_from_host`, `abort`, …;
-//! - **`poll_*`**: outputs the caller must act on — `poll_transmit` (hand it the transport
-//!   to write to), `poll_event`, `poll_timeout`, `poll_close`.
+//! - **`poll_*`**: outputs the caller must act on — [`Connection::poll_action`] (what to do
+//!   next for a [`Wait`]), `poll_event`, `poll_transmit`, `poll_timeout`.
 //!
-//! A driver loops: `poll_transmit` while `wants_write`, `handle_readable` while `wants_read`,
-//! `poll_event` until `None` (delivering each to the application), `poll_close`, then waits
-//! for the transport or `poll_timeout`. Verification decisions are taken inside `poll_event`,
-//! once the `SslErrors` event has been delivered and the application's handler has returned.
+//! A driver is an executor: for each wait it calls `begin_wait`, then carries out
+//! `poll_action`'s [`Action`]s until one ends the wait (see `ARCHITECTURE.md`, "The driving
+//! contract"). Verification decisions are taken inside `poll_event`, once the `SslErrors`
+//! event has been delivered and the application's handler has returned.
 
 mod app;
 mod buffer;
@@ -483,7 +483,7 @@ impl Connection {
     // ---- commands: connection lifecycle -------------------------------------------------
 
     /// Starts connecting to `host`: HostLookupState. The driver resolves the name and then
-    /// calls `handle_host_found` and `handle_connected` (or `handle_transport_error`).
+    /// calls `handle_host_found` and `handle_connected` (or `handle_error`).
     pub fn connect_to_host(&mut self, host: &str) {
         self.reset_for_connect();
         self.host = Some(host.to_owned());

@@ -1,4 +1,4 @@
-//! The verification policy (DESIGN.md decision 1: the engine checks, the socket decides).
+//! The verification policy (ARCHITECTURE.md, decision 1: the engine checks, the socket decides).
 
 use ssl_api::{PeerVerifyMode, SslError, SslErrorKind};
 

@@ -32,6 +32,10 @@ use crate::registry;
 /// taken or not). Dropping a `connect_*`, `start_*` or `wait_for_encrypted` future mid-way
 /// leaves the handshake where it was; awaiting `wait_for_encrypted` continues it. Dropping
 /// `disconnect_from_host` mid-way leaves the close in progress; `poll_shutdown` finishes it.
+///
+/// Dropping the socket aborts it (Qt's destructor does the same): what was not sent is
+/// discarded, no close_notify. `shutdown().await` (or `disconnect_from_host`) first ends it
+/// without losing a byte.
 pub struct AsyncSslSocket {
     conn: Connection,
     stream: Option<TcpStream>,
