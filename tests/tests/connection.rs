@@ -162,13 +162,8 @@ fn event_order_on_a_good_handshake() {
         assert!(
             matches!(
                 server.as_slice(),
-                [
-                    Event::ModeChanged(SslMode::SslServerMode),
-                    Event::Encrypted,
-                    ..,
-                    Event::ReadyRead
-                ]
-            ),
+                [Event::ModeChanged(SslMode::SslServerMode), Event::Encrypted, ..]
+            ) && server.iter().skip(2).any(|e| matches!(e, Event::ReadyRead)),
             "{}: {server:?}",
             backend.name()
         );

@@ -645,7 +645,9 @@ impl Connection {
         if let Close::Draining { until: Some(until) } = self.close {
             if now >= until {
                 self.dry = false;
-                self.finish_disconnect();
+                let error = self.error.take();
+                self.abort();
+                self.error = error;
             }
             return;
         }

@@ -283,7 +283,7 @@ impl Connection {
     pub(super) fn finish_drain_if_done(&mut self) {
         if matches!(self.close, Close::Draining { .. }) && (self.peer_closed || self.transport_eof)
         {
-            self.finish_disconnect();
+            self.abort_keep_error();
         }
     }
 
