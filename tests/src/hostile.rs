@@ -77,8 +77,8 @@ pub fn started(backend: &Arc<dyn SslBackend>, role: Role, now: Instant) -> Conne
     conn.set_peer_verify_name("localhost");
     conn.handle_adopted();
     match role {
-        Role::Client => sslsocket::conn::pair::start_client_encryption(&mut conn, now),
-        Role::Server => sslsocket::conn::pair::start_server_encryption(&mut conn, now),
+        Role::Client => sslsocket::testing::start_client_encryption(&mut conn, now),
+        Role::Server => sslsocket::testing::start_server_encryption(&mut conn, now),
     }
     conn
 }

@@ -59,8 +59,8 @@ pub fn pair(
 /// Starts both handshakes of a pair.
 pub fn start(pair: &mut Pair) {
     let now = pair.now;
-    sslsocket::conn::pair::start_client_encryption(&mut pair.client, now);
-    sslsocket::conn::pair::start_server_encryption(&mut pair.server, now);
+    sslsocket::testing::start_client_encryption(&mut pair.client, now);
+    sslsocket::testing::start_server_encryption(&mut pair.server, now);
 }
 
 /// Whether `backend` reports certificate errors for the socket to decide

@@ -118,7 +118,7 @@ fn write_before_an_encrypted_connect_completes_is_never_sent_in_clear() {
         assert_eq!(p.client.state(), SocketState::ConnectingState);
         let now = p.now;
         p.client.handle_connected(now);
-        sslsocket::conn::pair::start_server_encryption(&mut p.server, now);
+        sslsocket::testing::start_server_encryption(&mut p.server, now);
         p.drive_until(STEPS, |p| p.server.bytes_available() >= secret.len())
             .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
         assert_eq!(p.server.read_all(), secret);
@@ -180,12 +180,12 @@ fn starttls_after_a_plaintext_exchange() {
         p.server.write(b"220 go ahead\r\n").unwrap();
         // The server switches right after queueing its answer: the answer leaves in clear.
         let now = p.now;
-        sslsocket::conn::pair::start_server_encryption(&mut p.server, now);
+        sslsocket::testing::start_server_encryption(&mut p.server, now);
         p.drive_until(STEPS, |p| p.client.can_read_line()).unwrap();
         assert_eq!(p.client.read_line().unwrap(), b"220 go ahead\r\n");
-        sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
+        sslsocket::testing::start_client_encryption(&mut p.client, now);
         // Starting twice has no effect.
-        sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
+        sslsocket::testing::start_client_encryption(&mut p.client, now);
         p.client.write(b"EHLO secret\r\n").unwrap();
         p.drive_until(STEPS, |p| p.server.can_read_line()).unwrap();
         assert!(p.client.is_encrypted() && p.server.is_encrypted());
@@ -202,7 +202,7 @@ fn starttls_hands_unread_bytes_to_the_engine() {
         p.client.write(b"STARTTLS\r\n").unwrap();
         p.step();
         let now = p.now;
-        sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
+        sslsocket::testing::start_client_encryption(&mut p.client, now);
         p.step();
         p.step();
         // The server read the command and the first TLS bytes together.
@@ -211,7 +211,7 @@ fn starttls_hands_unread_bytes_to_the_engine() {
         assert_eq!(p.server.peek(&mut peeked), 10);
         assert_eq!(&peeked, b"STARTTLS\r\n");
         assert_eq!(p.server.read_line().unwrap(), b"STARTTLS\r\n");
-        sslsocket::conn::pair::start_server_encryption(&mut p.server, now);
+        sslsocket::testing::start_server_encryption(&mut p.server, now);
         p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted())
             .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
     }
@@ -223,7 +223,7 @@ fn a_bounded_drive_fails_instead_of_hanging() {
         let mut p = good_pair(&backend);
         // Only the client starts: the server never answers, so the pair goes quiet.
         let now = p.now;
-        sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
+        sslsocket::testing::start_client_encryption(&mut p.client, now);
         let err = p.drive_until(1_000, |p| p.client.is_encrypted()).unwrap_err();
         assert!(!err.out_of_steps, "{err}");
     }
@@ -235,7 +235,7 @@ fn handshake_timeout_fires_on_the_virtual_clock() {
         let mut p = good_pair(&backend);
         p.client.set_handshake_timeout(Some(Duration::from_secs(5)));
         let now = p.now;
-        sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
+        sslsocket::testing::start_client_encryption(&mut p.client, now);
         p.drive_bounded(STEPS).unwrap();
         assert_eq!(p.client.poll_timeout(), Some(now + Duration::from_secs(5)));
         p.advance(Duration::from_secs(4));
@@ -384,7 +384,7 @@ fn garbage_instead_of_a_server_hello_fails_the_handshake() {
     for backend in backends() {
         let mut p = good_pair(&backend);
         let now = p.now;
-        sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
+        sslsocket::testing::start_client_encryption(&mut p.client, now);
         p.to_client.inject(b"HTTP/1.1 400 Bad Request\r\n\r\n");
         p.drive_bounded(STEPS).unwrap();
         let err = p.client.error().expect("failed");

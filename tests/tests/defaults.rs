@@ -287,7 +287,7 @@ fn private_key_bytes_never_show_in_debug_output() {
         texts.push(format!("{conn_server:#?}"));
         let mut conn = sslsocket::Connection::new(backend.clone(), config.clone());
         conn.handle_adopted();
-        sslsocket::conn::pair::start_server_encryption(&mut conn, std::time::Instant::now()); // builds the engine context
+        sslsocket::testing::start_server_encryption(&mut conn, std::time::Instant::now()); // builds the engine context
         texts.push(format!("{conn:?}"));
         texts.push(format!("{conn:#?}"));
         client.disconnect_from_host();

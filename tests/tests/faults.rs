@@ -397,7 +397,7 @@ fn an_oversized_record_is_rejected_in_and_after_the_handshake() {
         // To a client waiting for its ServerHello.
         let mut p = pair(&backend, client_config(&s.ca.certificate), &s.server, "localhost");
         let now = p.now;
-        sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
+        sslsocket::testing::start_client_encryption(&mut p.client, now);
         p.to_client.inject(&oversized(0x16));
         p.drive_bounded(STEPS).unwrap();
         let err = p.client.error().cloned().expect("client failed");
@@ -407,7 +407,7 @@ fn an_oversized_record_is_rejected_in_and_after_the_handshake() {
         // To a server waiting for its ClientHello.
         let mut p = pair(&backend, client_config(&s.ca.certificate), &s.server, "localhost");
         let now = p.now;
-        sslsocket::conn::pair::start_server_encryption(&mut p.server, now);
+        sslsocket::testing::start_server_encryption(&mut p.server, now);
         p.to_server.inject(&oversized(0x16));
         p.drive_bounded(STEPS).unwrap();
         let err = p.server.error().cloned().expect("server failed");

@@ -557,7 +557,7 @@ fn the_tokio_handshake_timeout_fires_in_virtual_time_when_the_clock_is_paused() 
             drop(held);
         })
     };
-    let runs: Vec<(String, JoinHandle<(Result<(), sslsocket::Error>, Duration)>)> = list
+    let runs: Vec<(String, JoinHandle<TimedConnect>)> = list
         .into_iter()
         .map(|backend| {
             let who = format!("tokio/{}", backend.name());
@@ -604,6 +604,9 @@ fn the_tokio_handshake_timeout_fires_in_virtual_time_when_the_clock_is_paused() 
 // ---- helpers ---------------------------------------------------------------------------------
 
 type RustlsStream = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
+
+/// A connect attempt's outcome and the real time it took.
+type TimedConnect = (Result<(), sslsocket::Error>, Duration);
 
 /// A test body for one driver: the backend and the name of the combination.
 type Body<'a> = &'a dyn Fn(&Arc<dyn SslBackend>, &str);

@@ -50,8 +50,8 @@ fn psk_pair(
     let s = Connection::new(backend.clone(), server);
     let mut p = Pair::new(c, s, Instant::now());
     let now = p.now;
-    sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
-    sslsocket::conn::pair::start_server_encryption(&mut p.server, now);
+    sslsocket::testing::start_client_encryption(&mut p.client, now);
+    sslsocket::testing::start_server_encryption(&mut p.server, now);
     (p, seen)
 }
 
@@ -120,8 +120,8 @@ fn the_key_log_receives_nss_lines_where_claimed_and_is_refused_elsewhere() {
         let s = Connection::new(backend.clone(), ca.leaf(&["localhost"]).server_config());
         let mut p = Pair::new(c, s, Instant::now());
         let now = p.now;
-        sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
-        sslsocket::conn::pair::start_server_encryption(&mut p.server, now);
+        sslsocket::testing::start_client_encryption(&mut p.client, now);
+        sslsocket::testing::start_server_encryption(&mut p.server, now);
         p.drive_bounded(STEPS).unwrap();
         if !backend.features().contains(Feature::KeyLog) {
             assert!(

@@ -46,8 +46,8 @@ fn pair(ctx: &Ctx) -> Pair {
 
 fn start(p: &mut Pair) {
     let now = p.now;
-    sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
-    sslsocket::conn::pair::start_server_encryption(&mut p.server, now);
+    sslsocket::testing::start_client_encryption(&mut p.client, now);
+    sslsocket::testing::start_server_encryption(&mut p.server, now);
 }
 
 fn stalled(e: sslsocket::conn::pair::Stalled) -> Outcome {
@@ -82,12 +82,12 @@ fn starttls(ctx: &Ctx) -> Check {
     })?;
     p.server.write(b"220 go ahead\r\n").context("answer")?;
     let now = p.now;
-    sslsocket::conn::pair::start_server_encryption(&mut p.server, now);
+    sslsocket::testing::start_server_encryption(&mut p.server, now);
     p.drive_until(STEPS, |p| p.client.can_read_line()).map_err(stalled)?;
     ensure(p.client.read_line().as_deref() == Some(b"220 go ahead\r\n".as_slice()), || {
         "answer".into()
     })?;
-    sslsocket::conn::pair::start_client_encryption(&mut p.client, now);
+    sslsocket::testing::start_client_encryption(&mut p.client, now);
     p.client.write(b"EHLO secret\r\n").context("write")?;
     p.drive_until(STEPS, |p| p.server.can_read_line()).map_err(stalled)?;
     ensure(p.server.read_line().as_deref() == Some(b"EHLO secret\r\n".as_slice()), || {

@@ -88,6 +88,8 @@ pub mod conn;
 mod forward;
 pub mod registry;
 mod server_settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "tokio")]
 mod tokio_driver;
 mod unavailable;
