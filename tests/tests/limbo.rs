@@ -1,4 +1,4 @@
-//! The x509-limbo core suite (`../shared/testdata/x509-limbo/limbo-core.json`, see its
+//! The x509-limbo core suite (`conformance/testdata/x509-limbo/limbo-core.json`, see its
 //! README) run through `sslsocket::verify_chain` on every backend that claims
 //! `Feature::ChainVerification`.
 //!
