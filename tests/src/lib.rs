@@ -18,17 +18,59 @@ use conformance::pki::Identity;
 use sslsocket::conn::pair::Pair;
 use sslsocket::{Connection, SslBackend, SslCertificate, SslConfiguration};
 
-/// Every compiled-in, usable backend.
+/// The environment variable that restricts the run to some backends: `rustls,openssl`.
+pub const TEST_BACKENDS: &str = "SSLSOCKET_TEST_BACKENDS";
+
+/// Every compiled-in, usable backend, or those [`TEST_BACKENDS`] names.
 ///
-/// `SSLSOCKET_TEST_BACKENDS=rustls,openssl` restricts the run to those names.
+/// # Panics
+/// When the list would be empty (no usable backend compiled in, or an empty filter), or when
+/// the filter names a backend that is not compiled in and usable: a loop over no backend would
+/// pass without testing anything. The message names the filter and the compiled backends.
 #[must_use]
 pub fn backends() -> Vec<Arc<dyn SslBackend>> {
-    let only = std::env::var("SSLSOCKET_TEST_BACKENDS").ok();
-    sslsocket::registry::compiled_backends()
-        .into_iter()
-        .filter(|b| b.availability().is_ok())
-        .filter(|b| only.as_deref().is_none_or(|list| list.split(',').any(|n| n == b.name())))
-        .collect()
+    select_backends(std::env::var(TEST_BACKENDS).ok().as_deref())
+}
+
+/// [`backends`] for the filter `only` (`None`: every usable compiled-in backend).
+///
+/// # Panics
+/// As [`backends`].
+#[must_use]
+pub fn select_backends(only: Option<&str>) -> Vec<Arc<dyn SslBackend>> {
+    let compiled = sslsocket::registry::compiled_backends();
+    let describe = || {
+        compiled
+            .iter()
+            .map(|b| match b.availability() {
+                Ok(()) => b.name().to_owned(),
+                Err(why) => format!("{} (unusable: {why})", b.name()),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let usable: Vec<Arc<dyn SslBackend>> =
+        compiled.iter().filter(|b| b.availability().is_ok()).cloned().collect();
+    let Some(filter) = only else {
+        assert!(!usable.is_empty(), "no usable backend to test (compiled: [{}])", describe());
+        return usable;
+    };
+    let wanted: Vec<&str> = filter.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    let unknown: Vec<&str> =
+        wanted.iter().copied().filter(|n| !usable.iter().any(|b| b.name() == *n)).collect();
+    assert!(
+        !wanted.is_empty(),
+        "{TEST_BACKENDS}={filter:?} names no backend; compiled: [{}]",
+        describe()
+    );
+    assert!(
+        unknown.is_empty(),
+        "{TEST_BACKENDS}={filter:?}: {} is not a compiled-in, usable backend, nothing would be \
+         tested on it; compiled: [{}]",
+        unknown.join(", "),
+        describe()
+    );
+    usable.into_iter().filter(|b| wanted.contains(&b.name())).collect()
 }
 
 /// A client configuration trusting exactly `ca`.
@@ -81,5 +123,34 @@ pub fn expected_kinds(
         kinds.to_vec()
     } else {
         vec![sslsocket::SslErrorKind::UnspecifiedError]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select_backends;
+
+    #[test]
+    #[should_panic(
+        expected = "SSLSOCKET_TEST_BACKENDS=\"nonesuch\": nonesuch is not a compiled-in"
+    )]
+    fn a_filter_naming_no_compiled_backend_fails() {
+        let _ = select_backends(Some("nonesuch"));
+    }
+
+    #[test]
+    #[should_panic(expected = "SSLSOCKET_TEST_BACKENDS=\",\" names no backend")]
+    fn an_empty_filter_fails() {
+        let _ = select_backends(Some(","));
+    }
+
+    #[test]
+    fn a_filter_selects_exactly_the_backends_it_names() {
+        let all = select_backends(None);
+        let first = all[0].name();
+        let chosen = select_backends(Some(first));
+        assert_eq!(chosen.iter().map(|b| b.name()).collect::<Vec<_>>(), [first]);
+        let every = all.iter().map(|b| b.name()).collect::<Vec<_>>().join(",");
+        assert_eq!(select_backends(Some(&every)).len(), all.len());
     }
 }
