@@ -11,6 +11,8 @@ pub mod peers;
 pub mod relay;
 pub mod table;
 
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -73,6 +75,42 @@ pub fn select_backends(only: Option<&str>) -> Vec<Arc<dyn SslBackend>> {
     usable.into_iter().filter(|b| wanted.contains(&b.name())).collect()
 }
 
+/// Runs `test` once on each backend of [`backends`]. A panic on one backend does not stop the
+/// others: every backend runs, then the test fails naming each backend that failed and what it
+/// panicked with.
+///
+/// # Panics
+/// As [`backends`], and when `test` panicked on any backend.
+pub fn on_each_backend(mut test: impl FnMut(Arc<dyn SslBackend>)) {
+    let list = backends();
+    let mut failed = Vec::new();
+    for backend in &list {
+        let name = backend.name();
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| test(backend.clone()))) {
+            failed.push(format!("on {name}: {}", panic_message(panic.as_ref())));
+        }
+    }
+    let names: Vec<&str> = list.iter().map(|b| b.name()).collect();
+    assert!(
+        failed.is_empty(),
+        "failed on {} of {} backend(s) [{}]:\n{}",
+        failed.len(),
+        list.len(),
+        names.join(", "),
+        failed.join("\n")
+    );
+}
+
+/// The text a panic carried (`panic!`, `assert!`, `unwrap` messages are strings).
+#[must_use]
+pub fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "(a panic without a message)".to_owned())
+}
+
 /// A client configuration trusting exactly `ca`.
 #[must_use]
 pub fn client_config(ca: &SslCertificate) -> SslConfiguration {
@@ -128,7 +166,7 @@ pub fn expected_kinds(
 
 #[cfg(test)]
 mod tests {
-    use super::select_backends;
+    use super::{backends, on_each_backend, select_backends};
 
     #[test]
     #[should_panic(
@@ -152,5 +190,29 @@ mod tests {
         assert_eq!(chosen.iter().map(|b| b.name()).collect::<Vec<_>>(), [first]);
         let every = all.iter().map(|b| b.name()).collect::<Vec<_>>().join(",");
         assert_eq!(select_backends(Some(&every)).len(), all.len());
+    }
+
+    #[test]
+    fn a_failure_on_one_backend_names_it_and_the_others_still_run() {
+        let all = backends();
+        let first = all[0].name();
+        let mut ran = Vec::new();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            on_each_backend(|backend| {
+                ran.push(backend.name());
+                assert_ne!(backend.name(), first, "deliberately");
+            });
+        }));
+        let message = super::panic_message(outcome.unwrap_err().as_ref());
+        assert!(
+            message.starts_with(&format!("failed on 1 of {} backend(s)", all.len())),
+            "{message}"
+        );
+        assert!(
+            message
+                .contains(&format!("on {first}: assertion `left != right` failed: deliberately")),
+            "{message}"
+        );
+        assert_eq!(ran, all.iter().map(|b| b.name()).collect::<Vec<_>>());
     }
 }
