@@ -97,7 +97,8 @@ fn limbo_cases_get_each_engines_own_answer_on_every_backend() {
         .unwrap_err();
         assert!(
             matches!(err, ConfigError::Unsupported { feature: Feature::ChainVerification, .. }),
-            "{err}"
+            "{}: {err}",
+            backend.name()
         );
     }
 
