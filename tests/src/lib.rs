@@ -151,6 +151,33 @@ pub fn recoverable(backend: &Arc<dyn SslBackend>) -> bool {
     backend.features().contains(sslsocket::Feature::RecoverableVerifyErrors)
 }
 
+/// Checks that `backend`, which does not claim `Feature::ChainVerification`, refuses the chain
+/// verification API with the typed `Unsupported` error.
+///
+/// # Panics
+/// When it answers anything else; the message names the backend.
+pub fn assert_refuses_chain_verification(backend: &Arc<dyn SslBackend>) {
+    let err = sslsocket::verify_chain(
+        backend.as_ref(),
+        &[],
+        &[],
+        None,
+        std::time::SystemTime::now(),
+        sslsocket::Purpose::ServerAuth,
+    );
+    assert!(
+        matches!(
+            err,
+            Err(sslsocket::ConfigError::Unsupported {
+                feature: sslsocket::Feature::ChainVerification,
+                ..
+            })
+        ),
+        "{}: {err:?}",
+        backend.name()
+    );
+}
+
 /// The error kinds `backend` can report for a problem whose precise kinds are `kinds`.
 #[must_use]
 pub fn expected_kinds(
