@@ -1,6 +1,6 @@
-//! The x509-limbo suite (C2SP/x509-limbo, the hand-written namespaces, in
-//! `shared/testdata/x509-limbo/limbo-core.json`): loading its cases as [`sslsocket::VerifyRequest`]
-//! parts, and running them on a backend's chain verification.
+//! The x509-limbo suite (C2SP/x509-limbo, the hand-written namespaces, vendored in
+//! `conformance/testdata/x509-limbo/limbo-core.json`, see the README there): loading its cases as
+//! [`sslsocket::VerifyRequest`] parts, and running them on a backend's chain verification.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,11 +8,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use sslsocket::{Purpose, SslCertificate};
 
-/// Where the suite is: `shared/testdata/x509-limbo/limbo-core.json` beside the checkout.
+/// Where the suite is: `testdata/x509-limbo/limbo-core.json` in this crate, inside the checkout.
 #[must_use]
 pub fn limbo_path() -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/testdata/x509-limbo/limbo-core.json")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/x509-limbo/limbo-core.json")
 }
 
 /// One case, ready to run.
@@ -54,7 +53,7 @@ pub fn load() -> (Vec<Case>, Vec<(String, String)>) {
     let path = limbo_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "the x509-limbo suite is missing at {}: {e} (it ships in shared/testdata)",
+            "the x509-limbo suite is missing at {}: {e} (it ships in the repository)",
             path.display()
         )
     });

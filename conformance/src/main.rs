@@ -1,5 +1,6 @@
 //! `cargo run -p conformance -- [--backend NAME]... [--format table|markdown|json]`: runs the
-//! whole suite and prints scenario × backend. Exits 1 on any failure.
+//! whole suite and prints scenario × backend. Exits 1 on any failure, 2 when nothing
+//! ran (a `--scenario` or `--backend` that matches nothing).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -55,6 +56,17 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let cells = matrix::run(&backends, &drivers, &args.scenario);
     let took = started.elapsed();
+    if cells.is_empty() {
+        // A run of nothing is not a pass.
+        let names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
+        eprintln!(
+            "no cell to run: --scenario {:?} matches no scenario, or no backend is usable \
+             (backends: [{}])",
+            args.scenario,
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    }
     let platform = format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH);
     // The verification API's answer per x509-limbo case, per backend that has one.
     let limbo: Vec<(&'static str, Vec<conformance::limbo::Verdict>)> =

@@ -1,47 +1,114 @@
 //! One `#[test]` per scenario per compiled backend (through every driver), and one per
 //! scenario per client × server backend pair for the cross scenarios.
 
+use std::sync::Arc;
+
 use conformance::outcome::Outcome;
 use conformance::{driver, matrix, scenarios};
+use sslsocket::SslBackend;
 
-/// Runs `scenario` on the backend named `backend` (or, for `client/server`, that pair),
-/// through every driver, and fails the test on any failing cell.
-fn check(scenario: &str, backend: &str) {
+/// Runs `scenario` on the backend named `label` (or, for `client/server`, that pair), through
+/// every driver, and fails the test on any failing cell.
+fn check(scenario: &str, label: &str) {
+    let failures = run_label(scenario, label);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Runs a cross scenario on every client × server pair of distinct compiled backends, or, in a
+/// one-backend build, on that backend against itself; fails naming each pair that failed.
+fn check_cross(scenario: &str) {
+    let failures: Vec<String> =
+        cross_labels(&compiled()).iter().flat_map(|label| run_label(scenario, label)).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The labels a cross scenario runs on: `client/server` for every pair of distinct backends,
+/// or the one backend's name when it is alone.
+fn cross_labels(backends: &[Arc<dyn SslBackend>]) -> Vec<String> {
+    let names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
+    if let [alone] = names.as_slice() {
+        return vec![(*alone).to_owned()];
+    }
+    let mut labels = Vec::new();
+    for c in &names {
+        for s in names.iter().filter(|s| *s != c) {
+            labels.push(format!("{c}/{s}"));
+        }
+    }
+    labels
+}
+
+fn compiled() -> Vec<Arc<dyn SslBackend>> {
+    let all = sslsocket::registry::compiled_backends();
+    assert!(!all.is_empty(), "no backend is compiled in");
+    all
+}
+
+/// The cells of `scenario` labelled `label`, each run through its driver: the failures, each
+/// naming the label and the driver.
+///
+/// # Panics
+/// When the scenario or a backend of the label does not exist, or no cell carries the label:
+/// a check that runs nothing must not pass.
+fn run_label(scenario: &str, label: &str) -> Vec<String> {
     let Some(found) = scenarios::find(scenario) else { panic!("no scenario {scenario}") };
-    let all: Vec<_> = sslsocket::registry::compiled_backends();
-    let (client, server) = backend.split_once('/').unwrap_or((backend, backend));
-    let Some(c) = all.iter().find(|b| b.name() == client) else { return };
-    let Some(s) = all.iter().find(|b| b.name() == server) else { return };
-    let pair = if client == server { vec![c.clone()] } else { vec![c.clone(), s.clone()] };
+    let all = compiled();
+    let names = all.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
+    let (client, server) = label.split_once('/').unwrap_or((label, label));
+    let find = |name: &str| {
+        all.iter().find(|b| b.name() == name).cloned().unwrap_or_else(|| {
+            panic!(
+                "{scenario} on {label}: no backend {name:?} is compiled in (compiled: [{names}])"
+            )
+        })
+    };
+    let (c, s) = (find(client), find(server));
+    let pair = if client == server { vec![c] } else { vec![c, s] };
+    let contexts = matrix::contexts(&found, &pair, &driver::drivers());
     let mut failures = Vec::new();
-    for (label, driver, ctx) in matrix::contexts(&found, &pair, &driver::drivers()) {
-        if label != backend {
+    let mut ran = 0;
+    for (cell, driver, ctx) in &contexts {
+        if cell != label {
             continue;
         }
-        match scenarios::run(&found, &ctx) {
-            Outcome::Fail(why) => failures.push(format!("{label} ({driver}): {why}")),
+        ran += 1;
+        match scenarios::run(&found, ctx) {
+            Outcome::Fail(why) => failures.push(format!("{scenario} on {cell} ({driver}): {why}")),
             // Only honest where a capability or the protocol list says so.
-            Outcome::Unsupported(feature) => assert!(
-                !ctx.client.features().contains(feature)
-                    || !ctx.server.features().contains(feature),
-                "{label} ({driver}): unsupported({feature}) although both backends claim it"
-            ),
-            Outcome::UnsupportedProtocol(protocol) => assert!(
-                !ctx.client.supported_protocols_for(sslsocket::Role::Client).contains(&protocol)
-                    || !ctx
-                        .server
-                        .supported_protocols_for(sslsocket::Role::Server)
-                        .contains(&protocol),
-                "{label} ({driver}): unsupported({protocol}) although both backends accept it"
-            ),
+            Outcome::Unsupported(feature) => {
+                if ctx.client.features().contains(feature)
+                    && ctx.server.features().contains(feature)
+                {
+                    failures.push(format!(
+                        "{scenario} on {cell} ({driver}): unsupported({feature}) although both \
+                         backends claim it"
+                    ));
+                }
+            }
+            Outcome::UnsupportedProtocol(protocol) => {
+                let client_has =
+                    ctx.client.supported_protocols_for(sslsocket::Role::Client).contains(&protocol);
+                let server_has =
+                    ctx.server.supported_protocols_for(sslsocket::Role::Server).contains(&protocol);
+                if client_has && server_has {
+                    failures.push(format!(
+                        "{scenario} on {cell} ({driver}): unsupported({protocol}) although both \
+                         backends accept it"
+                    ));
+                }
+            }
             Outcome::Pass => {}
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let labels: Vec<&str> = contexts.iter().map(|(cell, _, _)| cell.as_str()).collect();
+    assert!(ran > 0, "{scenario}: no cell is labelled {label:?} (the cells are {labels:?})");
+    failures
 }
 
 macro_rules! matrix {
     ($($scenario:ident),* $(,)?) => {
+        /// The scenarios with a `#[test]` per backend below, as written.
+        const MATRIX: &[&str] = &[$(stringify!($scenario)),*];
         mod rustls { $( #[cfg(feature = "rustls")] #[test] fn $scenario() { super::check(stringify!($scenario), "rustls") } )* }
         mod openssl { $( #[cfg(feature = "openssl")] #[test] fn $scenario() { super::check(stringify!($scenario), "openssl") } )* }
         mod native { $( #[cfg(feature = "native")] #[test] fn $scenario() { super::check(stringify!($scenario), "native") } )* }
@@ -50,21 +117,9 @@ macro_rules! matrix {
 
 macro_rules! cross {
     ($($scenario:ident),* $(,)?) => {
-        mod cross {
-            $(
-                #[test]
-                fn $scenario() {
-                    let names: Vec<&str> = sslsocket::registry::compiled_backends().iter().map(|b| b.name()).collect();
-                    for c in &names {
-                        for s in &names {
-                            if c != s {
-                                super::check(stringify!($scenario), &format!("{c}/{s}"));
-                            }
-                        }
-                    }
-                }
-            )*
-        }
+        /// The scenarios with a cross-backend `#[test]` below, as written.
+        const CROSS: &[&str] = &[$(stringify!($scenario)),*];
+        mod cross { $( #[test] fn $scenario() { super::check_cross(stringify!($scenario)) } )* }
     };
 }
 
@@ -93,12 +148,55 @@ cross! {
 
 #[test]
 fn every_scenario_has_a_test() {
-    let source = include_str!("matrix.rs");
-    for s in scenarios::all() {
-        assert!(
-            source.contains(&format!("{},", s.name)),
-            "scenario {} has no #[test] above",
-            s.name
+    let all = scenarios::all();
+    for s in &all {
+        assert!(MATRIX.contains(&s.name), "scenario {} has no #[test] in matrix! above", s.name);
+        assert_eq!(
+            CROSS.contains(&s.name),
+            s.cross,
+            "scenario {}: cross is {}, and cross! above must list exactly the cross scenarios",
+            s.name,
+            s.cross
         );
+    }
+    for (list, name) in [(MATRIX, "matrix!"), (CROSS, "cross!")] {
+        for (i, listed) in list.iter().enumerate() {
+            assert!(
+                all.iter().any(|s| s.name == *listed),
+                "{name} lists {listed}: no such scenario"
+            );
+            assert!(!list[..i].contains(listed), "{name} lists {listed} twice");
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "no backend \"nonesuch\" is compiled in")]
+fn a_misspelt_backend_label_fails() {
+    check("handshake_tls12", "nonesuch");
+}
+
+#[test]
+#[should_panic(expected = "no cell is labelled")]
+fn a_label_that_matches_no_cell_fails() {
+    // `X/X` names a compiled backend twice, but a same-backend cell is labelled `X`.
+    let name = compiled()[0].name();
+    check("handshake_tls12", &format!("{name}/{name}"));
+}
+
+#[test]
+#[should_panic(expected = "no scenario handshake_tls99")]
+fn a_misspelt_scenario_fails() {
+    check("handshake_tls99", "rustls");
+}
+
+#[test]
+fn a_one_backend_build_runs_the_cross_scenarios_on_that_backend_against_itself() {
+    let all = compiled();
+    assert_eq!(cross_labels(&all[..1]), [all[0].name()]);
+    if all.len() > 1 {
+        let labels = cross_labels(&all);
+        assert_eq!(labels.len(), all.len() * (all.len() - 1), "{labels:?}");
+        assert!(labels.iter().all(|l| l.split_once('/').is_some_and(|(c, s)| c != s)));
     }
 }

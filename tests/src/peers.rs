@@ -3,9 +3,20 @@
 //! guard that kills it on drop so nothing outlives its test.
 //!
 //! Certificates are written per run into a temporary directory ([`PemDir`]) for the tools to
-//! read. A tool that is not installed is an error naming the Debian package to install, never
-//! a silent skip.
+//! read.
+//!
+//! # Missing programs
+//!
+//! One rule for every test that needs an outside program: look it up with [`locate`] before
+//! the part that needs it. A missing one is a [`Missing`], reported where the part would have
+//! been (`n/a: gnutls-cli not installed (apt-get install gnutls-bin)`), and handed at the end of
+//! the test to [`settle_missing`]: in a plain `cargo test` the test passes and prints what it did
+//! not run; with `SSLSOCKET_REQUIRE_PEERS=1` (set by `.ci/run`, which installs the programs) it
+//! fails and names them. [`Peer::spawn`] on a missing program is an error naming its package,
+//! never a silent skip.
 
+use std::collections::BTreeSet;
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -20,7 +31,11 @@ use sslsocket::SslCertificate;
 /// How long a peer process may take to start listening, or to finish its exchange.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The Debian package that provides `program` (for the error when it is missing).
+/// The environment variable that turns a missing outside program into a test failure: set to
+/// `1`, every program a test needs must be installed.
+pub const REQUIRE_PEERS: &str = "SSLSOCKET_REQUIRE_PEERS";
+
+/// The Debian package that provides `program` (for the message when it is missing).
 #[must_use]
 pub fn package_of(program: &str) -> &'static str {
     match program {
@@ -28,8 +43,109 @@ pub fn package_of(program: &str) -> &'static str {
         "gnutls-serv" | "gnutls-cli" => "gnutls-bin",
         "curl" => "curl",
         "python3" => "python3",
+        "microsocks" => "microsocks",
+        "tinyproxy" => "tinyproxy",
         _ => "?",
     }
+}
+
+/// An outside program a test needs that is not on `PATH`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Missing {
+    /// The program's name, as looked up on `PATH`.
+    pub program: String,
+}
+
+impl Missing {
+    /// The Debian package to install.
+    #[must_use]
+    pub fn package(&self) -> &'static str {
+        package_of(&self.program)
+    }
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} not installed (apt-get install {})", self.program, self.package())
+    }
+}
+
+/// The path of `program` on `PATH`.
+///
+/// # Errors
+/// [`Missing`] when it is not there.
+pub fn locate(program: &str) -> Result<PathBuf, Missing> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| Missing { program: program.to_owned() })
+}
+
+/// The first of `programs` that is not on `PATH`, if any.
+#[must_use]
+pub fn first_missing(programs: &[&str]) -> Option<Missing> {
+    programs.iter().find_map(|program| locate(program).err())
+}
+
+/// Whether [`REQUIRE_PEERS`] is set to `1`.
+#[must_use]
+pub fn peers_required() -> bool {
+    std::env::var(REQUIRE_PEERS).is_ok_and(|v| v == "1")
+}
+
+/// The missing programs, deduplicated, in first-seen order, as `a, b`.
+#[must_use]
+pub fn program_list<'a>(missing: impl IntoIterator<Item = &'a Missing>) -> String {
+    let mut seen = BTreeSet::new();
+    let mut names = Vec::new();
+    for m in missing {
+        if seen.insert(m.program.as_str()) {
+            names.push(m.program.as_str());
+        }
+    }
+    names.join(", ")
+}
+
+/// Ends the part of `test` that could not run for `missing` programs (nothing to do when none
+/// is missing).
+///
+/// # Panics
+/// With [`REQUIRE_PEERS`]`=1` and any program missing: the message names each program and its
+/// package. Without it, the programs are printed and the test goes on.
+pub fn settle_missing(test: &str, missing: &[Missing]) {
+    settle(test, missing, peers_required());
+}
+
+fn settle(test: &str, missing: &[Missing], required: bool) {
+    if missing.is_empty() {
+        return;
+    }
+    let packages: Vec<&str> =
+        missing.iter().map(Missing::package).collect::<BTreeSet<_>>().into_iter().collect();
+    let programs = program_list(missing);
+    assert!(
+        !required,
+        "{test}: {REQUIRE_PEERS}=1 and not installed: {programs} (apt-get install {})",
+        packages.join(" ")
+    );
+    println!(
+        "{test}: not run for want of {programs} (apt-get install {}); \
+         {REQUIRE_PEERS}=1 makes this a failure",
+        packages.join(" ")
+    );
+}
+
+/// Whether every one of `programs` is installed, for a test that needs all of them or nothing:
+/// `false` (the test returns, having printed what it did not run) when one is missing.
+///
+/// # Panics
+/// As [`settle_missing`]: with [`REQUIRE_PEERS`]`=1` and a program missing.
+#[must_use]
+pub fn all_installed(test: &str, programs: &[&str]) -> bool {
+    let missing: Vec<Missing> = programs.iter().filter_map(|p| locate(p).err()).collect();
+    settle_missing(test, &missing);
+    missing.is_empty()
 }
 
 /// The path of `program` on `PATH`.
@@ -37,16 +153,7 @@ pub fn package_of(program: &str) -> &'static str {
 /// # Errors
 /// A message naming the package to install when it is not there.
 pub fn find(program: &str) -> Result<PathBuf, String> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| {
-            format!(
-                "{program} is not installed (apt-get install {}): the interop tests need it",
-                package_of(program)
-            )
-        })
+    locate(program).map_err(|missing| format!("{missing}: the interop tests need it"))
 }
 
 /// A temporary directory of PEM files for the tools, removed on drop.
@@ -325,4 +432,38 @@ pub fn args(list: &[&str]) -> Vec<String> {
 #[must_use]
 pub fn arg(path: &Path) -> String {
     path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{program_list, settle, Missing};
+
+    fn missing(program: &str) -> Missing {
+        Missing { program: program.to_owned() }
+    }
+
+    #[test]
+    fn a_missing_program_names_its_package() {
+        assert_eq!(
+            missing("gnutls-cli").to_string(),
+            "gnutls-cli not installed (apt-get install gnutls-bin)"
+        );
+        let list = [missing("gnutls-serv"), missing("gnutls-cli"), missing("gnutls-serv")];
+        assert_eq!(program_list(&list), "gnutls-serv, gnutls-cli");
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "interop: SSLSOCKET_REQUIRE_PEERS=1 and not installed: gnutls-serv, gnutls-cli \
+                    (apt-get install gnutls-bin)"
+    )]
+    fn a_missing_program_fails_when_peers_are_required() {
+        settle("interop", &[missing("gnutls-serv"), missing("gnutls-cli")], true);
+    }
+
+    #[test]
+    fn a_missing_program_is_reported_without_failing_otherwise() {
+        settle("interop", &[missing("gnutls-serv")], false);
+        settle("interop", &[], true);
+    }
 }

@@ -9,7 +9,7 @@ use sslsocket::conn::pair::Pair;
 use sslsocket::{
     Error, Event, PauseMode, SocketErrorKind, SocketState, SslErrorKind, SslMode, SslProtocol,
 };
-use sslsocket_tests::{backends, client_config, expected_kinds, pair, recoverable, start};
+use sslsocket_tests::{client_config, expected_kinds, on_each_backend, pair, recoverable, start};
 
 const STEPS: usize = 10_000;
 
@@ -60,7 +60,7 @@ fn write_all(pair: &mut Pair, server_side: bool, mut data: &[u8]) {
 
 #[test]
 fn handshake_and_transfer_both_ways_with_one_byte_chunks() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         p.set_chunk(1);
         start(&mut p);
@@ -72,12 +72,12 @@ fn handshake_and_transfer_both_ways_with_one_byte_chunks() {
         write_all(&mut p, true, &down);
         assert_eq!(read_exactly(&mut p, true, up.len()), up, "{}", backend.name());
         assert_eq!(read_exactly(&mut p, false, down.len()), down, "{}", backend.name());
-    }
+    });
 }
 
 #[test]
 fn write_before_encrypted_is_sent_after_encrypted() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         start(&mut p);
         let secret = b"PLAINTEXT-THAT-MUST-NEVER-BE-SEEN-IN-CLEAR";
@@ -97,12 +97,12 @@ fn write_before_encrypted_is_sent_after_encrypted() {
         let written_at =
             p.client_events.iter().position(|e| matches!(e, Event::BytesWritten(_))).unwrap();
         assert!(encrypted_at < written_at);
-    }
+    });
 }
 
 #[test]
 fn write_before_an_encrypted_connect_completes_is_never_sent_in_clear() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let ca = Authority::root("test root");
         let server = ca.issue(&LeafSpec::new(&["localhost"]));
         let client = sslsocket::Connection::new(backend.clone(), client_config(&ca.certificate));
@@ -127,12 +127,12 @@ fn write_before_an_encrypted_connect_completes_is_never_sent_in_clear() {
             p.to_server.wire[0], 0x16,
             "the first byte on the wire is a TLS handshake record"
         );
-    }
+    });
 }
 
 #[test]
 fn event_order_on_a_good_handshake() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         start(&mut p);
         p.client.write(b"ping").unwrap();
@@ -167,12 +167,12 @@ fn event_order_on_a_good_handshake() {
             "{}: {server:?}",
             backend.name()
         );
-    }
+    });
 }
 
 #[test]
 fn starttls_after_a_plaintext_exchange() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         p.client.write(b"STARTTLS\r\n").unwrap();
         p.drive_until(STEPS, |p| p.server.can_read_line()).unwrap();
@@ -191,12 +191,12 @@ fn starttls_after_a_plaintext_exchange() {
         assert!(p.client.is_encrypted() && p.server.is_encrypted());
         assert_eq!(p.server.read_line().unwrap(), b"EHLO secret\r\n");
         assert!(!p.to_server.wire.windows(6).any(|w| w == b"secret"), "{}", backend.name());
-    }
+    });
 }
 
 #[test]
 fn starttls_hands_unread_bytes_to_the_engine() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         // The client pipelines its ClientHello right behind the command (no wait for "go").
         p.client.write(b"STARTTLS\r\n").unwrap();
@@ -214,24 +214,24 @@ fn starttls_hands_unread_bytes_to_the_engine() {
         sslsocket::testing::start_server_encryption(&mut p.server, now);
         p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted())
             .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
-    }
+    });
 }
 
 #[test]
 fn a_bounded_drive_fails_instead_of_hanging() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         // Only the client starts: the server never answers, so the pair goes quiet.
         let now = p.now;
         sslsocket::testing::start_client_encryption(&mut p.client, now);
         let err = p.drive_until(1_000, |p| p.client.is_encrypted()).unwrap_err();
         assert!(!err.out_of_steps, "{err}");
-    }
+    });
 }
 
 #[test]
 fn handshake_timeout_fires_on_the_virtual_clock() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         p.client.set_handshake_timeout(Some(Duration::from_secs(5)));
         let now = p.now;
@@ -245,7 +245,7 @@ fn handshake_timeout_fires_on_the_virtual_clock() {
         let err = p.client.error().expect("timed out");
         assert_eq!(err.kind(), SocketErrorKind::SocketTimeoutError);
         assert_eq!(p.client.state(), SocketState::UnconnectedState);
-    }
+    });
 }
 
 fn expired_pair(backend: &std::sync::Arc<dyn sslsocket::SslBackend>) -> Pair {
@@ -256,7 +256,7 @@ fn expired_pair(backend: &std::sync::Arc<dyn sslsocket::SslBackend>) -> Pair {
 
 #[test]
 fn a_certificate_error_drops_the_connection_and_nothing_crosses() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = expired_pair(&backend);
         start(&mut p);
         p.client.write(b"secret").unwrap();
@@ -284,12 +284,12 @@ fn a_certificate_error_drops_the_connection_and_nothing_crosses() {
         assert!(!p.client_events.contains(&Event::Encrypted));
         assert_eq!(p.client.state(), SocketState::UnconnectedState);
         assert_eq!(p.client.ssl_handshake_errors()[0].kind, expected[0]);
-    }
+    });
 }
 
 #[test]
 fn ignoring_from_the_ssl_errors_handler_accepts_the_peer() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = expired_pair(&backend);
         p.client_handler = Some(Box::new(|event, conn| {
             if let Event::SslErrors(errors) = event {
@@ -302,17 +302,17 @@ fn ignoring_from_the_ssl_errors_handler_accepts_the_peer() {
             // The engine rejects by itself: no SslErrors event, no decision, a typed rejection.
             p.drive_bounded(STEPS).unwrap();
             assert!(matches!(p.client.error(), Some(Error::Rejected { .. })), "{}", backend.name());
-            continue;
+            return;
         }
         p.drive_until(STEPS, |p| p.server.bytes_available() == 5).unwrap();
         assert!(p.client.is_encrypted());
         assert_eq!(p.client.ssl_handshake_errors().len(), 1);
-    }
+    });
 }
 
 #[test]
 fn pause_on_ssl_errors_waits_for_resume() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = expired_pair(&backend);
         p.client.set_pause_mode(PauseMode::PauseOnSslErrors);
         start(&mut p);
@@ -320,7 +320,7 @@ fn pause_on_ssl_errors_waits_for_resume() {
         if !recoverable(&backend) {
             // Nothing to pause on: the engine ended the handshake.
             assert!(matches!(p.client.error(), Some(Error::Rejected { .. })), "{}", backend.name());
-            continue;
+            return;
         }
         assert!(!p.client.is_encrypted());
         assert!(p.client.error().is_none());
@@ -328,12 +328,12 @@ fn pause_on_ssl_errors_waits_for_resume() {
         p.client.ignore_ssl_errors();
         p.client.resume();
         p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
-    }
+    });
 }
 
 #[test]
 fn abort_from_inside_the_ssl_errors_handler_ends_the_connection() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = expired_pair(&backend);
         p.client.ignore_ssl_errors(); // would accept, but the handler aborts first
         p.client_handler = Some(Box::new(|event, conn| {
@@ -346,12 +346,12 @@ fn abort_from_inside_the_ssl_errors_handler_ends_the_connection() {
         assert_eq!(p.client.state(), SocketState::UnconnectedState);
         assert!(!p.client.is_encrypted());
         assert!(p.client_events.contains(&Event::Disconnected));
-    }
+    });
 }
 
 #[test]
 fn close_notify_is_a_clean_end_and_truncation_is_an_error() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         start(&mut p);
         p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
@@ -376,12 +376,12 @@ fn close_notify_is_a_clean_end_and_truncation_is_an_error() {
         let err = p.client.read(&mut buf).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{}", backend.name());
         assert!(matches!(p.client.error(), Some(Error::Truncated)));
-    }
+    });
 }
 
 #[test]
 fn garbage_instead_of_a_server_hello_fails_the_handshake() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         let now = p.now;
         sslsocket::testing::start_client_encryption(&mut p.client, now);
@@ -394,12 +394,12 @@ fn garbage_instead_of_a_server_hello_fails_the_handshake() {
             "{}: {err:?}",
             backend.name()
         );
-    }
+    });
 }
 
 #[test]
 fn the_read_buffer_limit_bounds_memory_under_a_flood_and_loses_nothing() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         p.client.set_read_buffer_size(4096);
         p.to_client.capacity = 64 * 1024; // a socket buffer
@@ -429,14 +429,14 @@ fn the_read_buffer_limit_bounds_memory_under_a_flood_and_loses_nothing() {
             }
         }
         assert_eq!(Sha256::digest(&received), Sha256::digest(&flood), "{}", backend.name());
-    }
+    });
 }
 
 #[test]
 fn protocol_mismatch_fails_with_a_typed_error_not_a_hang() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         if !backend.supported_protocols().contains(&SslProtocol::TlsV1_2) {
-            continue;
+            return;
         }
         let mut p = good_pair(&backend);
         p.client.update_configuration(|c| c.protocol = SslProtocol::TlsV1_3);
@@ -445,12 +445,12 @@ fn protocol_mismatch_fails_with_a_typed_error_not_a_hang() {
         p.drive_bounded(STEPS).unwrap();
         let err = p.client.error().or(p.server.error()).expect("failed");
         assert_eq!(err.kind(), SocketErrorKind::SslHandshakeFailedError);
-    }
+    });
 }
 
 #[test]
 fn a_graceful_close_by_the_peer_counts_as_flushed() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         start(&mut p);
         p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
@@ -464,12 +464,12 @@ fn a_graceful_close_by_the_peer_counts_as_flushed() {
         assert!(p.client.error().is_none());
         assert!(p.client.is_flushed(), "{}", backend.name());
         assert!(p.client_events.contains(&Event::BytesWritten(10)), "{}", backend.name());
-    }
+    });
 }
 
 #[test]
 fn a_connection_that_closed_after_its_handshake_still_reports_it_was_encrypted() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         start(&mut p);
         p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
@@ -481,7 +481,7 @@ fn a_connection_that_closed_after_its_handshake_still_reports_it_was_encrypted()
         start(&mut failed);
         failed.drive_bounded(STEPS).unwrap();
         assert!(!failed.client.was_encrypted(), "{}: rejected before Encrypted", backend.name());
-    }
+    });
 }
 
 /// Plaintext stays in the engine until the application reads it, but an application that
@@ -489,7 +489,7 @@ fn a_connection_that_closed_after_its_handshake_still_reports_it_was_encrypted()
 /// all: the socket moves it into its read buffer when it goes back to the transport.
 #[test]
 fn waiting_for_a_megabyte_before_reading_gets_it_all_buffered() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         start(&mut p);
         p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
@@ -501,14 +501,14 @@ fn waiting_for_a_megabyte_before_reading_gets_it_all_buffered() {
         let all = p.client.read_all();
         assert_eq!(Sha256::digest(&all), Sha256::digest(&data), "{}", backend.name());
         assert_eq!(p.client.bytes_available(), 0);
-    }
+    });
 }
 
 /// Lines, peeks and single bytes see the same stream as `read`, across record boundaries,
 /// whether the bytes are still in the engine or already in the read buffer.
 #[test]
 fn lines_peeks_and_bytes_agree_with_reads_across_records() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         start(&mut p);
         p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
@@ -532,14 +532,14 @@ fn lines_peeks_and_bytes_agree_with_reads_across_records() {
         assert_eq!(&buf, b"two\n");
         assert!(!p.client.can_read_line());
         assert_eq!(p.client.read_all(), b"rest", "{}", backend.name());
-    }
+    });
 }
 
 /// A peer that sends data and close_notify in one flight: every byte is read, then a clean
 /// end, though the application reads only after the connection has closed.
 #[test]
 fn data_followed_by_close_notify_is_all_readable_after_the_close() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut p = good_pair(&backend);
         start(&mut p);
         p.drive_until(STEPS, |p| p.client.is_encrypted() && p.server.is_encrypted()).unwrap();
@@ -554,5 +554,5 @@ fn data_followed_by_close_notify_is_all_readable_after_the_close() {
         let mut buf = [0u8; 16];
         assert_eq!(p.client.read(&mut buf).unwrap(), 0, "{}: a clean end", backend.name());
         assert!(p.client.at_end());
-    }
+    });
 }

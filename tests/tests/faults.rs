@@ -24,7 +24,7 @@ use sslsocket::{
 use sslsocket_tests::leaks::LeakCheck;
 use sslsocket_tests::load::rss_kib;
 use sslsocket_tests::relay::{Faults, Relay};
-use sslsocket_tests::{backends, client_config, pair, start};
+use sslsocket_tests::{client_config, on_each_backend, pair, start};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 const STEPS: usize = 10_000;
@@ -80,7 +80,7 @@ fn raw_peer(script: impl FnOnce(TcpStream) + Send + 'static) -> (u16, thread::Jo
 #[test]
 fn a_reset_during_the_handshake_is_a_typed_error_on_both_sides() {
     let leaks = LeakCheck::start();
-    for backend in backends() {
+    on_each_backend(|backend| {
         let name = backend.name();
         let s = setup();
         // Our client: the peer reads the ClientHello and resets.
@@ -114,7 +114,7 @@ fn a_reset_during_the_handshake_is_a_typed_error_on_both_sides() {
             Accepted::Encrypted(_) => panic!("{name}: encrypted half a ClientHello"),
         }
         drop(server);
-    }
+    });
     leaks.back_to_baseline().unwrap();
 }
 
@@ -122,7 +122,7 @@ fn a_reset_during_the_handshake_is_a_typed_error_on_both_sides() {
 fn a_reset_during_transfer_is_a_typed_error_on_both_sides() {
     const SIZE: usize = 4 * 1024 * 1024;
     let leaks = LeakCheck::start();
-    for backend in backends() {
+    on_each_backend(|backend| {
         let name = backend.name();
         let s = setup();
         let mut server = server(&backend, &s, TIMEOUT);
@@ -183,14 +183,14 @@ fn a_reset_during_transfer_is_a_typed_error_on_both_sides() {
             assert_eq!(err.kind(), SocketErrorKind::RemoteHostClosedError, "{name}: {err:?}");
         }
         assert_eq!(socket.state(), SocketState::UnconnectedState);
-    }
+    });
     leaks.back_to_baseline().unwrap();
 }
 
 #[test]
 fn a_peer_that_stalls_after_connect_times_the_handshake_out() {
     let leaks = LeakCheck::start();
-    for backend in backends() {
+    on_each_backend(|backend| {
         let name = backend.name();
         let s = setup();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
@@ -214,7 +214,7 @@ fn a_peer_that_stalls_after_connect_times_the_handshake_out() {
             "{elapsed:?}"
         );
         assert_eq!(socket.state(), SocketState::UnconnectedState);
-    }
+    });
     leaks.back_to_baseline().unwrap();
 }
 
@@ -228,7 +228,7 @@ fn mebibyte(i: usize) -> Vec<u8> {
 fn a_peer_that_stops_reading_holds_our_writes_back_and_then_receives_all_64_mib() {
     const MIB: usize = 64;
     let leaks = LeakCheck::start();
-    for backend in backends() {
+    on_each_backend(|backend| {
         let name = backend.name();
         let s = setup();
         let mut server = server(&backend, &s, TIMEOUT);
@@ -296,14 +296,14 @@ fn a_peer_that_stops_reading_holds_our_writes_back_and_then_receives_all_64_mib(
         assert!(growth < 32 * 1024, "{name}: RSS grew by {growth} KiB");
         assert_eq!(total, MIB * 1024 * 1024, "{name}");
         assert_eq!(digest, expected.finalize(), "{name}");
-    }
+    });
     leaks.back_to_baseline().unwrap();
 }
 
 #[test]
 fn a_truncated_record_then_eof_is_a_typed_error() {
     let leaks = LeakCheck::start();
-    for backend in backends() {
+    on_each_backend(|backend| {
         let name = backend.name();
         let s = setup();
         // In the handshake, over TCP: a record header, a few of its bytes, then FIN.
@@ -341,13 +341,13 @@ fn a_truncated_record_then_eof_is_a_typed_error() {
             "{name}: {:?}",
             p.client.error()
         );
-    }
+    });
     leaks.back_to_baseline().unwrap();
 }
 
 #[test]
 fn a_record_with_a_bad_mac_is_rejected_and_nothing_of_it_is_delivered() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let name = backend.name();
         let s = setup();
         let mut p = encrypted_pair(&backend, &s);
@@ -376,7 +376,7 @@ fn a_record_with_a_bad_mac_is_rejected_and_nothing_of_it_is_delivered() {
         p.drive_bounded(STEPS).unwrap();
         assert!(matches!(p.client.error(), Some(Error::Tls(_))), "{name}: {:?}", p.client.error());
         assert_eq!(p.client.bytes_available(), 0);
-    }
+    });
 }
 
 /// A record header claiming 2^14 + 2048 + 1 bytes, more than any TLS record may hold, and
@@ -391,7 +391,7 @@ fn oversized(content_type: u8) -> Vec<u8> {
 
 #[test]
 fn an_oversized_record_is_rejected_in_and_after_the_handshake() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let name = backend.name();
         let s = setup();
         // To a client waiting for its ServerHello.
@@ -422,14 +422,14 @@ fn an_oversized_record_is_rejected_in_and_after_the_handshake() {
         println!("{name:<8} oversized record, encrypted: {err:?}");
         assert!(matches!(err, Error::Tls(_)), "{name}: {err:?}");
         assert_eq!(p.client.bytes_available(), 0);
-    }
+    });
 }
 
 #[test]
 fn a_peer_writing_one_byte_at_a_time_over_tcp_completes() {
     const SIZE: usize = 8 * 1024;
     let leaks = LeakCheck::start();
-    for backend in backends() {
+    on_each_backend(|backend| {
         let name = backend.name();
         let s = setup();
         let mut server = server(&backend, &s, TIMEOUT);
@@ -472,7 +472,7 @@ fn a_peer_writing_one_byte_at_a_time_over_tcp_completes() {
         assert_eq!(back, payload, "{name}");
         assert!(rest.is_empty());
         assert_eq!(recorded.writes, recorded.to_server.len() + recorded.to_client.len());
-    }
+    });
     leaks.back_to_baseline().unwrap();
 }
 

@@ -6,7 +6,9 @@
 //! One test runs every cell and prints the table (`-- --nocapture`), then fails if any cell
 //! failed. A cell that cannot run on a backend is `n/a` only where the backend's capabilities
 //! say so *and* sslsocket refused with the typed error (checked here), never a silent skip.
-//! Missing tools are failures naming the package (`.ci/run` installs them).
+//! A cell whose tool is not installed is `n/a: <tool> not installed (apt-get install <package>)`
+//! and counted in the summary line; with `SSLSOCKET_REQUIRE_PEERS=1` (`.ci/run`, which installs
+//! the tools) a missing tool fails the test (see `sslsocket_tests::peers`).
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::path::PathBuf;
@@ -48,9 +50,7 @@ fn every_backend_interoperates_with_tls_peers_nobody_here_wrote() {
         started.elapsed().as_secs_f64(),
         tool_versions()
     );
-    println!("{}", table.render(&title));
-    let failures = table.failures();
-    assert!(failures.is_empty(), "{} interop cell(s) failed (table above)", failures.len());
+    table.report("interop", &title);
 }
 
 fn run_backend(backend: &Arc<dyn SslBackend>, pki: &Pki) -> Table {
@@ -58,20 +58,24 @@ fn run_backend(backend: &Arc<dyn SslBackend>, pki: &Pki) -> Table {
     let name = backend.name();
     for tool in [ServerTool::OpenSsl, ServerTool::GnuTls] {
         for case in ClientCase::ALL {
-            let cell = client_case(backend, pki, tool, case).unwrap_or_else(Cell::Fail);
-            t.push(name, tool.label(), case.label(), cell);
+            t.run((name, tool.label(), case.label()), &[tool.program()], || {
+                client_case(backend, pki, tool, case)
+            });
         }
     }
     for tool in [ClientTool::OpenSsl, ClientTool::GnuTls, ClientTool::Curl] {
         for case in ServerCase::ALL {
-            let cell = server_case(backend, pki, tool, case).unwrap_or_else(Cell::Fail);
-            t.push(name, tool.label(), case.label(), cell);
+            t.run((name, tool.label(), case.label()), &[tool.program()], || {
+                server_case(backend, pki, tool, case)
+            });
         }
     }
-    let cell = starttls_client_vs_python(backend, pki).unwrap_or_else(Cell::Fail);
-    t.push(name, "python3 ssl (SMTP server)", "STARTTLS, our client", cell);
-    let cell = starttls_server_vs_s_client(backend, pki).unwrap_or_else(Cell::Fail);
-    t.push(name, "openssl s_client -starttls smtp", "STARTTLS, our server", cell);
+    t.run((name, "python3 ssl (SMTP server)", "STARTTLS, our client"), &["python3"], || {
+        starttls_client_vs_python(backend, pki)
+    });
+    t.run((name, "openssl s_client -starttls smtp", "STARTTLS, our server"), &["openssl"], || {
+        starttls_server_vs_s_client(backend, pki)
+    });
     t
 }
 
@@ -159,6 +163,13 @@ impl ServerTool {
             ServerTool::GnuTls => "gnutls-serv",
         }
     }
+
+    fn program(self) -> &'static str {
+        match self {
+            ServerTool::OpenSsl => "openssl",
+            ServerTool::GnuTls => "gnutls-serv",
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -236,7 +247,7 @@ fn start_server_tool(
                 }
                 a
             };
-            let (peer, port) = peers::spawn_server("openssl", build, "ACCEPT", dir)?;
+            let (peer, port) = peers::spawn_server(tool.program(), build, "ACCEPT", dir)?;
             Ok((peer, port, b"GNIP\n"))
         }
         ServerTool::GnuTls => {
@@ -265,8 +276,8 @@ fn start_server_tool(
                 }
                 a
             };
-            let (peer, port) =
-                peers::spawn_server("gnutls-serv", build, "Echo Server listening on IPv4", dir)?;
+            let ready = "Echo Server listening on IPv4";
+            let (peer, port) = peers::spawn_server(tool.program(), build, ready, dir)?;
             Ok((peer, port, b"PING\n"))
         }
     }
@@ -464,6 +475,14 @@ impl ClientTool {
             ClientTool::Curl => "curl",
         }
     }
+
+    fn program(self) -> &'static str {
+        match self {
+            ClientTool::OpenSsl => "openssl",
+            ClientTool::GnuTls => "gnutls-cli",
+            ClientTool::Curl => "curl",
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -552,7 +571,7 @@ fn server_case(
                 }
                 ServerCase::Default => {}
             }
-            ("openssl", a)
+            (tool.program(), a)
         }
         ClientTool::GnuTls => {
             let mut a = args(&["127.0.0.1", "-p"]);
@@ -573,7 +592,7 @@ fn server_case(
                 }
                 ServerCase::Default => {}
             }
-            ("gnutls-cli", a)
+            (tool.program(), a)
         }
         ClientTool::Curl => {
             let mut a = args(&["-sS", "--max-time", "10", "--cacert"]);
@@ -591,7 +610,7 @@ fn server_case(
                 ServerCase::Default => {}
             }
             a.push(format!("https://localhost:{port}/interop"));
-            ("curl", a)
+            (tool.program(), a)
         }
     };
     let mut client = Peer::spawn(command.0, &command.1, pki.dir.path())?;

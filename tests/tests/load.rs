@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use conformance::pki::{Authority, LeafSpec};
-use sslsocket_tests::backends;
 use sslsocket_tests::load::{
     echo_client, echo_server, ensure_open_files, peak_rss_kib, rss_kib, runtime,
 };
+use sslsocket_tests::on_each_backend;
 use tokio::sync::Barrier;
 
 const CLIENTS: usize = 2000;
@@ -25,7 +25,7 @@ const BOUND: Duration = Duration::from_secs(120);
 fn two_thousand_concurrent_connections_echo_intact_on_one_async_server() {
     // Each connection is two sockets here (client and server side), plus the pollers.
     ensure_open_files(2 * CLIENTS as u64 + 512).unwrap();
-    for backend in backends() {
+    on_each_backend(|backend| {
         let name = backend.name();
         let rt = runtime();
         let before = rss_kib().unwrap_or(0);
@@ -97,5 +97,5 @@ fn two_thousand_concurrent_connections_echo_intact_on_one_async_server() {
         assert_eq!(ok.len(), CLIENTS, "{name}");
         assert_eq!(bytes, CLIENTS * SIZE, "{name}: bytes lost");
         assert!(server_failures.is_empty(), "{name}: server-side failures {server_failures:?}");
-    }
+    });
 }

@@ -16,15 +16,15 @@ use sslsocket::{
     SslError, SslErrorKind,
 };
 use sslsocket_tests::driver::{drivers, Client, Driver, Outcome, TIMEOUT};
-use sslsocket_tests::{backends, client_config, expected_kinds, recoverable};
+use sslsocket_tests::{client_config, expected_kinds, on_each_backend, recoverable};
 
 /// Runs `body` for every driver and backend, naming the combination.
 fn each(mut body: impl FnMut(&Driver, &Arc<dyn SslBackend>, &str)) {
     for driver in drivers() {
-        for backend in backends() {
+        on_each_backend(|backend| {
             let who = format!("{}/{}", driver.name(), backend.name());
             body(&driver, &backend, &who);
-        }
+        });
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use sslsocket::conn::pair::Link;
 use sslsocket::{Connection, KeyFormat, Role, SslBackend, SslKey};
 use sslsocket_tests::hostile::{self, feed, identities, started, Rng};
-use sslsocket_tests::{backends, client_config, pair, start};
+use sslsocket_tests::{client_config, on_each_backend, pair, start};
 
 const LIVE_RUNS: u64 = 400;
 const REPLAYS: u64 = 150;
@@ -34,7 +34,7 @@ enum Ending {
 
 #[test]
 fn live_pairs_with_random_chunks_and_a_flipped_byte_never_deliver_corrupted_data() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let mut tally: BTreeMap<(bool, Ending), usize> = BTreeMap::new();
         for seed in 0..LIVE_RUNS {
             let (corrupted, ending) = live_run(&backend, seed);
@@ -48,7 +48,7 @@ fn live_pairs_with_random_chunks_and_a_flipped_byte_never_deliver_corrupted_data
             let what = if *corrupted { "one byte flipped" } else { "untouched" };
             println!("    {n:>4} x {what:<16} -> {ending:?}");
         }
-    }
+    });
 }
 
 /// One run: a handshake and a random payload each way, chunked at random, with (three times
@@ -181,7 +181,7 @@ fn flip(link: &mut Link, offset: usize, mask: u8) -> bool {
 
 #[test]
 fn a_recorded_handshake_replayed_chunked_and_mutated_never_completes() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let (client_flights, server_flights) = hostile::recorded_handshake(&backend);
         let mut errors: BTreeMap<String, usize> = BTreeMap::new();
         for seed in 0..REPLAYS {
@@ -206,7 +206,7 @@ fn a_recorded_handshake_replayed_chunked_and_mutated_never_completes() {
             }
         }
         println!("{:<8} {REPLAYS} replays each way: {errors:?}", backend.name());
-    }
+    });
 }
 
 #[test]

@@ -13,13 +13,13 @@ use sslsocket::{
     SslCertificate, SslError, SslErrorKind, SslErrorsHandler, SslMode,
 };
 use sslsocket_tests::load::{echo_once, echo_server, peak_rss_kib, runtime};
-use sslsocket_tests::{backends, client_config, recoverable};
+use sslsocket_tests::{client_config, on_each_backend, recoverable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[test]
 fn a_thousand_concurrent_clients_each_echo_64_kib_intact() {
     const CLIENTS: usize = 1000;
-    for backend in backends() {
+    on_each_backend(|backend| {
         let rt = runtime();
         rt.block_on(async {
             let ca = Authority::root("load root");
@@ -58,12 +58,12 @@ fn a_thousand_concurrent_clients_each_echo_64_kib_intact() {
             assert!(errors.is_empty(), "{}: {:?}", backend.name(), &errors[..errors.len().min(5)]);
             assert!(failures.is_empty(), "{}: server-side failures {failures:?}", backend.name());
         });
-    }
+    });
 }
 
 #[test]
 fn a_silent_client_is_dropped_after_the_timeout_while_a_hundred_others_are_served() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let rt = runtime();
         rt.block_on(async {
             let ca = Authority::root("stall root");
@@ -115,13 +115,13 @@ fn a_silent_client_is_dropped_after_the_timeout_while_a_hundred_others_are_serve
             );
             assert!(at >= Duration::from_secs(3), "dropped at {at:?}");
         });
-    }
+    });
 }
 
 #[test]
 fn tokio_io_copy_relays_64_mib_exactly() {
     const SIZE: u64 = 64 * 1024 * 1024;
-    for backend in backends() {
+    on_each_backend(|backend| {
         let rt = runtime();
         rt.block_on(async {
             let ca = Authority::root("relay root");
@@ -177,7 +177,7 @@ fn tokio_io_copy_relays_64_mib_exactly() {
             assert_eq!(received, SIZE);
             assert_eq!(hash, expected.finalize());
         });
-    }
+    });
 }
 
 struct AllowOnly(SslErrorKind);
@@ -197,7 +197,7 @@ impl SslErrorsHandler for AllowOnly {
 
 #[test]
 fn an_async_handler_decides_on_certificate_errors() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let rt = runtime();
         rt.block_on(async {
             let ca = Authority::root("decider root");
@@ -233,12 +233,12 @@ fn an_async_handler_decides_on_certificate_errors() {
             assert_eq!(err.kind(), SocketErrorKind::SslHandshakeFailedError, "{}", backend.name());
             assert_eq!(err.ssl_errors()[0].kind, SslErrorKind::CertificateExpired);
         });
-    }
+    });
 }
 
 #[test]
 fn events_arrive_as_a_stream_in_order() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let rt = runtime();
         rt.block_on(async {
             let ca = Authority::root("events root");
@@ -271,5 +271,5 @@ fn events_arrive_as_a_stream_in_order() {
                 backend.name()
             );
         });
-    }
+    });
 }

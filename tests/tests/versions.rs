@@ -2,7 +2,7 @@
 //! run time (never against a literal), and printed (`-- --nocapture`).
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use sslsocket_tests::backends;
+use sslsocket_tests::on_each_backend;
 
 /// The version of `name` in the workspace's Cargo.lock: what Cargo actually linked.
 fn locked_version(name: &str) -> Option<String> {
@@ -20,7 +20,7 @@ fn locked_version(name: &str) -> Option<String> {
 
 #[test]
 fn version_strings_come_from_the_engines() {
-    for backend in backends() {
+    on_each_backend(|backend| {
         let (run, build, number) = (
             backend.library_version_string(),
             backend.library_build_version_string(),
@@ -58,5 +58,5 @@ fn version_strings_come_from_the_engines() {
             }
             other => panic!("no version check written for backend {other}"),
         }
-    }
+    });
 }
