@@ -7,13 +7,15 @@
 //!
 //! # Missing programs
 //!
-//! One rule for every test that needs an outside program: look it up with [`locate`] before
-//! the part that needs it. A missing one is a [`Missing`], reported where the part would have
-//! been (`n/a: gnutls-cli not installed (apt-get install gnutls-bin)`), and handed at the end of
-//! the test to [`settle_missing`]: in a plain `cargo test` the test passes and prints what it did
-//! not run; with `SSLSOCKET_REQUIRE_PEERS=1` (set by `.ci/run`, which installs the programs) it
-//! fails and names them. [`Peer::spawn`] on a missing program is an error naming its package,
-//! never a silent skip.
+//! One rule for every test that needs an outside program: look it up ([`locate`],
+//! [`first_missing`]) before the part that needs it. A missing one is a [`Missing`], reported
+//! where the part would have been (`n/a: gnutls-cli not installed (apt-get install gnutls-bin)`),
+//! and handed at the end of the test to [`settle_missing`]: in a plain `cargo test` the test
+//! passes and prints what it did not run; with `SSLSOCKET_REQUIRE_PEERS=1` (set by `.ci/run`,
+//! which installs the programs) it fails and names them. A table of cells does all of this
+//! through [`crate::table::Table::run`] and [`crate::table::Table::report`]; a test that needs its
+//! programs or nothing starts with [`all_installed`]. [`Peer::spawn`] on a missing program is an
+//! error naming its package, never a silent skip.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -153,7 +155,7 @@ pub fn all_installed(test: &str, programs: &[&str]) -> bool {
 /// # Errors
 /// A message naming the package to install when it is not there.
 pub fn find(program: &str) -> Result<PathBuf, String> {
-    locate(program).map_err(|missing| format!("{missing}: the interop tests need it"))
+    locate(program).map_err(|missing| missing.to_string())
 }
 
 /// A temporary directory of PEM files for the tools, removed on drop.

@@ -78,17 +78,17 @@ impl Table {
     }
 
     /// Runs one cell: `programs` are the outside programs it needs; the first missing one makes
-    /// the cell [`Cell::PeerMissing`] without running `case`, and an `Err` from `case` is a
+    /// the cell [`Cell::PeerMissing`] without running `body`, and an `Err` from `body` is a
     /// [`Cell::Fail`].
     pub fn run(
         &mut self,
         (backend, peer, case): (&str, &str, &str),
         programs: &[&str],
-        run: impl FnOnce() -> Result<Cell, String>,
+        body: impl FnOnce() -> Result<Cell, String>,
     ) {
         let cell = match peers::first_missing(programs) {
             Some(missing) => Cell::PeerMissing(missing),
-            None => run().unwrap_or_else(Cell::Fail),
+            None => body().unwrap_or_else(Cell::Fail),
         };
         self.push(backend, peer, case, cell);
     }
