@@ -96,7 +96,7 @@ mod unavailable;
 mod verify;
 
 pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket};
-pub use conn::{Connection, Event};
+pub use conn::{Connection, Control, Event};
 pub use registry::{
     active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo,
 };

@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use ssl_api::{Error, Role, SocketState, SslBackend, SslConfiguration, UsageError};
 
 use super::transport::Transport;
-use crate::conn::{Action, Connection, Event, Wait};
+use crate::conn::{Action, Connection, Control, Event, Wait};
 use crate::forward::forward_connection_api;
 use crate::registry;
 
-/// What the application's event handler receives: the event and the connection, on which it
-/// may call `ignore_ssl_errors`, `abort`, `close` and every getter.
-pub type EventHandler = Box<dyn FnMut(&Event, &mut Connection) + Send>;
+/// What the application's event handler receives: the event and a [`Control`] of the
+/// connection, on which it may call `ignore_ssl_errors*`, `abort`, `disconnect_from_host`,
+/// `close` and every getter.
+pub type EventHandler = Box<dyn FnMut(&Event, &mut Control<'_>) + Send>;
 
 /// A TLS socket with QSslSocket's contract, blocking, on std networking.
 ///
@@ -53,6 +54,8 @@ pub struct SslSocket {
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
 }
+
+forward_connection_api!(SslSocket);
 
 impl SslSocket {
     /// A socket on the process's active backend (see [`crate::active_backend`]), with the
@@ -94,12 +97,10 @@ impl SslSocket {
         }
     }
 
-    forward_connection_api!();
-
     /// Sets the handler that receives every event, in order, while the socket is driven.
     pub fn set_event_handler(
         &mut self,
-        handler: impl FnMut(&Event, &mut Connection) + Send + 'static,
+        handler: impl FnMut(&Event, &mut Control<'_>) + Send + 'static,
     ) {
         self.handler = Some(Box::new(handler));
     }
@@ -460,7 +461,7 @@ impl SslSocket {
     fn dispatch(&mut self) {
         while let Some(event) = self.conn.poll_event() {
             if let Some(handler) = self.handler.as_mut() {
-                handler(&event, &mut self.conn);
+                handler(&event, &mut Control::new(&mut self.conn));
             }
         }
     }

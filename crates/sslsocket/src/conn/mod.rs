@@ -20,11 +20,13 @@
 
 mod app;
 mod buffer;
+mod control;
 mod drive;
 mod event;
 #[cfg(feature = "testing")]
 pub mod pair;
 mod policy;
+mod settings;
 mod tls;
 mod transport;
 
@@ -34,11 +36,12 @@ use std::time::{Duration, Instant};
 
 use ssl_api::{
     ConfigError, Error, Feature, PauseMode, PeerVerifyMode, Role, SocketState, SslBackend,
-    SslCertificate, SslCipher, SslConfiguration, SslContext, SslError, SslErrorKind, SslMode,
-    SslProtocol, SslSession,
+    SslCertificate, SslCipher, SslConfiguration, SslContext, SslError, SslMode, SslProtocol,
+    SslSession,
 };
 
 use self::buffer::ReadBuffer;
+pub use self::control::Control;
 use self::drive::Seen;
 pub use self::drive::{Action, Wait};
 pub use self::event::Event;
@@ -60,8 +63,9 @@ enum Phase {
     /// Handshake done, peer accepted: application data flows.
     Encrypted(Box<dyn SslSession>),
     /// The session is over (closed, aborted or failed); the session is kept, when there was
-    /// one, so that its facts (peer chain, cipher) can still be read.
-    Finished(Option<Box<dyn SslSession>>),
+    /// one, so that its facts (peer chain, cipher) can still be read. `was_encrypted`: it
+    /// had reached `Encrypted` before it ended.
+    Finished { session: Option<Box<dyn SslSession>>, was_encrypted: bool },
 }
 
 /// QSslSocket's state machine over a TLS engine session, with no I/O. See the module docs.
@@ -109,8 +113,6 @@ pub struct Connection {
     ignore: Ignore,
     /// The handshake's deadline.
     deadline: Option<Instant>,
-    /// `Encrypted` was reached on this connection (it may have closed since).
-    was_encrypted: bool,
 }
 
 /// Ciphertext the engine may hold back in `out` before plaintext stops being encrypted.
@@ -174,7 +176,6 @@ impl Connection {
             handshake_errors: Vec::new(),
             ignore: Ignore::Nothing,
             deadline: None,
-            was_encrypted: false,
         }
     }
 
@@ -208,7 +209,7 @@ impl Connection {
     /// has closed since (`is_encrypted` turns false when the connection ends).
     #[must_use]
     pub fn was_encrypted(&self) -> bool {
-        self.was_encrypted
+        matches!(self.phase, Phase::Encrypted(_) | Phase::Finished { was_encrypted: true, .. })
     }
 
     /// The last error, sticky once fatal.
@@ -327,8 +328,8 @@ impl Connection {
             Phase::Handshaking { session, .. }
             | Phase::Deciding { session, .. }
             | Phase::Encrypted(session)
-            | Phase::Finished(Some(session)) => Some(session.as_ref()),
-            Phase::Plain { .. } | Phase::Finished(None) => None,
+            | Phase::Finished { session: Some(session), .. } => Some(session.as_ref()),
+            Phase::Plain { .. } | Phase::Finished { session: None, .. } => None,
         }
     }
 
@@ -337,7 +338,7 @@ impl Connection {
             Phase::Handshaking { session, .. }
             | Phase::Deciding { session, .. }
             | Phase::Encrypted(session) => Some(session),
-            Phase::Plain { .. } | Phase::Finished(_) => None,
+            Phase::Plain { .. } | Phase::Finished { .. } => None,
         }
     }
 
@@ -378,106 +379,6 @@ impl Connection {
     #[must_use]
     pub fn server_name(&self) -> Option<String> {
         self.session().and_then(|s| s.server_name())
-    }
-
-    // ---- configuration ------------------------------------------------------------------
-
-    /// Replaces the configuration. Takes effect at the next handshake.
-    pub fn set_ssl_configuration(&mut self, config: SslConfiguration) {
-        self.set_shared_ssl_configuration(Arc::new(config));
-    }
-
-    /// Replaces the configuration with one shared with other connections (a server gives
-    /// each accepted connection its own, this way without a copy). Changes made later through
-    /// this connection copy it first. Takes effect at the next handshake.
-    pub fn set_shared_ssl_configuration(&mut self, config: Arc<SslConfiguration>) {
-        self.config = config;
-    }
-
-    /// Changes the configuration in place. Takes effect at the next handshake.
-    pub fn update_configuration(&mut self, change: impl FnOnce(&mut SslConfiguration)) {
-        change(Arc::make_mut(&mut self.config));
-    }
-
-    /// Sets the name to verify the peer's certificate against and to send as SNI, instead of
-    /// the host connected to.
-    pub fn set_peer_verify_name(&mut self, name: impl Into<String>) {
-        self.peer_verify_name = Some(name.into());
-    }
-
-    /// Sets the pause mode.
-    pub fn set_pause_mode(&mut self, mode: PauseMode) {
-        self.pause_mode = mode;
-    }
-
-    /// Bounds the plaintext read buffer; 0 is unlimited (the default). While the buffer is
-    /// full the transport is not read, so a flood cannot grow memory.
-    pub fn set_read_buffer_size(&mut self, size: usize) {
-        let was_full = self.read_buffer_full();
-        self.read_buffer_size = size;
-        if was_full && !self.read_buffer_full() {
-            // Records the engine already holds can be decrypted now: ask it (no transport
-            // byte may ever come to prompt it).
-            self.refresh_plaintext();
-        }
-        self.dry = false;
-    }
-
-    /// Bounds how many application bytes [`Connection::write`] takes before it returns less
-    /// than asked (back-pressure). Default 256 KiB; at least 1.
-    pub fn set_write_buffer_limit(&mut self, limit: usize) {
-        self.write_buffer_limit = limit.max(1);
-    }
-
-    /// Sets the time a handshake may take from `start_*_encryption`; `None` (the default) is
-    /// no limit.
-    pub fn set_handshake_timeout(&mut self, timeout: Option<Duration>) {
-        self.handshake_timeout = timeout;
-    }
-
-    /// Sets how long a graceful close waits, after close_notify, for the peer's close_notify or
-    /// end of stream before the transport is closed anyway; `None` waits as long as the peer
-    /// keeps the connection open. Default 30 s.
-    pub fn set_disconnect_timeout(&mut self, timeout: Option<Duration>) {
-        self.disconnect_timeout = timeout;
-    }
-
-    /// Ignores every certificate error of this connection's handshakes (`ignoreSslErrors()`).
-    /// Call before the handshake or from the `SslErrors` handler.
-    pub fn ignore_ssl_errors(&mut self) {
-        self.ignore = Ignore::All;
-        self.dry = false;
-    }
-
-    /// Ignores exactly these errors (same kind and certificate); replaces an earlier list, and
-    /// an empty list clears it.
-    pub fn ignore_ssl_errors_list(&mut self, errors: Vec<SslError>) {
-        self.ignore = if errors.is_empty() { Ignore::Nothing } else { Ignore::Exactly(errors) };
-        self.dry = false;
-    }
-
-    /// Ignores errors of these kinds whichever certificate they concern; replaces an earlier
-    /// list, and an empty list clears it.
-    pub fn ignore_ssl_error_kinds(&mut self, kinds: Vec<SslErrorKind>) {
-        self.ignore = if kinds.is_empty() { Ignore::Nothing } else { Ignore::Kinds(kinds) };
-        self.dry = false;
-    }
-
-    /// Continues after a pause on `SslErrors`: takes the decision with the ignore settings as
-    /// they are now.
-    pub fn resume(&mut self) {
-        if let Phase::Deciding { paused: paused @ true, .. } = &mut self.phase {
-            *paused = false;
-            self.dry = false;
-            self.decide();
-        }
-    }
-
-    /// Whether the connection waits for the application's decision on its certificate errors
-    /// (`PauseOnSslErrors`; see [`Connection::resume`]).
-    #[must_use]
-    pub fn is_paused(&self) -> bool {
-        matches!(self.phase, Phase::Deciding { paused: true, .. })
     }
 
     // ---- commands: connection lifecycle -------------------------------------------------
@@ -586,11 +487,14 @@ impl Connection {
         // here ends nothing more than the session, which is ending).
         let _ = self.spill_plaintext(usize::MAX);
         self.phase = match std::mem::replace(&mut self.phase, Phase::Plain { connect_tls: None }) {
-            Phase::Handshaking { session, .. }
-            | Phase::Deciding { session, .. }
-            | Phase::Encrypted(session) => Phase::Finished(Some(session)),
-            Phase::Finished(kept) => Phase::Finished(kept),
-            Phase::Plain { .. } => Phase::Finished(None),
+            Phase::Handshaking { session, .. } | Phase::Deciding { session, .. } => {
+                Phase::Finished { session: Some(session), was_encrypted: false }
+            }
+            Phase::Encrypted(session) => {
+                Phase::Finished { session: Some(session), was_encrypted: true }
+            }
+            finished @ Phase::Finished { .. } => finished,
+            Phase::Plain { .. } => Phase::Finished { session: None, was_encrypted: false },
         };
         self.finish_disconnect();
     }
@@ -681,7 +585,6 @@ impl Connection {
         self.deadline = None;
         self.seen = Seen::default();
         self.dry = false;
-        self.was_encrypted = false;
         self.read_buf.clear();
         self.engine_plaintext = 0;
         self.out.clear();
@@ -750,7 +653,7 @@ impl Connection {
 
     /// Ends the connection with `err`: sticky error, `Error` event, Unconnected.
     fn fail(&mut self, err: Error) {
-        if self.fatal_error().is_some() && matches!(self.phase, Phase::Finished(_)) {
+        if self.fatal_error().is_some() && matches!(self.phase, Phase::Finished { .. }) {
             return;
         }
         let kind = err.kind();

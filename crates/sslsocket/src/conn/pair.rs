@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::{Action, Connection, Event, Wait};
+use super::{Action, Connection, Control, Event, Wait};
 
 /// One direction of the in-memory network.
 #[derive(Debug, Default)]
@@ -87,7 +87,7 @@ impl io::Read for Link {
 }
 
 /// An event handler for one side of a pair.
-pub type PairHandler = Box<dyn FnMut(&Event, &mut Connection)>;
+pub type PairHandler = Box<dyn FnMut(&Event, &mut Control<'_>)>;
 
 /// A client and a server connection joined by two [`Link`]s.
 pub struct Pair {
@@ -244,7 +244,7 @@ fn side(
             Action::Deliver => {
                 while let Some(event) = conn.poll_event() {
                     if let Some(h) = handler.as_mut() {
-                        h(&event, conn);
+                        h(&event, &mut Control::new(conn));
                     }
                     log.push(event);
                 }

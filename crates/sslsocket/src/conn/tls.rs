@@ -86,7 +86,7 @@ impl Connection {
                 self.emit(Event::ReadChannelFinished);
                 self.fail(Error::Truncated);
             }
-            Phase::Plain { .. } | Phase::Finished(_) => {}
+            Phase::Plain { .. } | Phase::Finished { .. } => {}
         }
     }
 
@@ -134,7 +134,6 @@ impl Connection {
 
     pub(super) fn on_encrypted(&mut self) {
         self.deadline = None;
-        self.was_encrypted = true;
         self.emit(Event::Encrypted);
         // Application data may have arrived with the handshake's last flight (or while the
         // decision was pending): ask the engine.

@@ -28,7 +28,7 @@ impl Connection {
         match &self.phase {
             Phase::Plain { .. } => self.mode == SslMode::UnencryptedMode,
             Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.wants_read(),
-            Phase::Deciding { .. } | Phase::Finished(_) => false,
+            Phase::Deciding { .. } | Phase::Finished { .. } => false,
         }
     }
 
@@ -49,7 +49,7 @@ impl Connection {
             }
             Phase::Handshaking { session, .. } => session.wants_write(),
             Phase::Encrypted(session) => session.wants_write() || !self.write_buf.is_empty(),
-            Phase::Deciding { .. } | Phase::Finished(_) => false,
+            Phase::Deciding { .. } | Phase::Finished { .. } => false,
         }
     }
 
@@ -95,7 +95,7 @@ impl Connection {
         let result = match &mut self.phase {
             Phase::Plain { .. } => self.read_buf.fill_from(room, &mut |buf| rd.read(buf)),
             Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.read_tls(rd),
-            Phase::Deciding { .. } | Phase::Finished(_) => {
+            Phase::Deciding { .. } | Phase::Finished { .. } => {
                 return Err(io::ErrorKind::WouldBlock.into())
             }
         };

@@ -15,7 +15,7 @@ use tokio::time::Sleep;
 use super::events::EventStream;
 use super::handler::{Decision, SslErrorsHandler};
 use crate::blocking::EventHandler;
-use crate::conn::{Action, Connection, Event, Wait};
+use crate::conn::{Action, Connection, Control, Event, Wait};
 use crate::forward::forward_connection_api;
 use crate::registry;
 
@@ -46,6 +46,8 @@ pub struct AsyncSslSocket {
     pending_decision: Option<Vec<SslError>>,
     shutdown_started: bool,
 }
+
+forward_connection_api!(AsyncSslSocket);
 
 /// Where a drive stopped.
 enum Step {
@@ -98,8 +100,6 @@ impl AsyncSslSocket {
         Ok(socket)
     }
 
-    forward_connection_api!();
-
     /// Adopts a connected tokio stream (`setSocketDescriptor`): ConnectedState, unencrypted.
     pub fn set_socket_descriptor(&mut self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
@@ -113,7 +113,7 @@ impl AsyncSslSocket {
     /// socket's). It may call `ignore_ssl_errors*` on `SslErrors`, or `abort`.
     pub fn set_event_handler(
         &mut self,
-        handler: impl FnMut(&Event, &mut Connection) + Send + 'static,
+        handler: impl FnMut(&Event, &mut Control<'_>) + Send + 'static,
     ) {
         self.handler = Some(Box::new(handler));
     }
@@ -441,7 +441,7 @@ impl AsyncSslSocket {
                 }
             }
             if let Some(handler) = self.handler.as_mut() {
-                handler(&event, &mut self.conn);
+                handler(&event, &mut Control::new(&mut self.conn));
             }
             if let Some(tx) = &self.events {
                 if tx.send(event).is_err() {
