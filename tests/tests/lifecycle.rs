@@ -739,14 +739,7 @@ fn rustls_peer(
     id: &Identity,
     script: impl FnOnce(&mut RustlsStream) -> io::Result<()> + Send + 'static,
 ) -> (u16, JoinHandle<io::Result<()>>) {
-    let config = rustls_server_config(id);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let peer = thread::spawn(move || {
-        let (tcp, _) = listener.accept()?;
-        serve(config, tcp, script)
-    });
-    (port, peer)
+    spawn_peer(id, move |config, tcp| serve(config, tcp, script))
 }
 
 /// As [`rustls_peer`], but the peer closes TCP right after `script`.
@@ -754,28 +747,30 @@ fn rustls_peer_then_close(
     id: &Identity,
     script: impl FnOnce(&mut RustlsStream) -> io::Result<()> + Send + 'static,
 ) -> (u16, JoinHandle<io::Result<()>>) {
+    spawn_peer(id, move |config, tcp| {
+        let mut stream = handshake(config, tcp)?;
+        script(&mut stream)?;
+        stream.sock.shutdown(std::net::Shutdown::Both)
+    })
+}
+
+/// A listener on a free loopback port and a thread that runs `body` on its first connection.
+fn spawn_peer(
+    id: &Identity,
+    body: impl FnOnce(Arc<rustls::ServerConfig>, TcpStream) -> io::Result<()> + Send + 'static,
+) -> (u16, JoinHandle<io::Result<()>>) {
     let config = rustls_server_config(id);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let peer = thread::spawn(move || {
         let (tcp, _) = listener.accept()?;
-        tcp.set_read_timeout(Some(TIMEOUT))?;
-        let conn = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
-        let mut stream = rustls::StreamOwned::new(conn, tcp);
-        while stream.conn.is_handshaking() {
-            stream.conn.complete_io(&mut stream.sock)?;
-        }
-        script(&mut stream)?;
-        stream.sock.shutdown(std::net::Shutdown::Both)
+        body(config, tcp)
     });
     (port, peer)
 }
 
-fn serve(
-    config: Arc<rustls::ServerConfig>,
-    tcp: TcpStream,
-    script: impl FnOnce(&mut RustlsStream) -> io::Result<()>,
-) -> io::Result<()> {
+/// The server side of a TLS handshake on `tcp`, with bounded reads and writes.
+fn handshake(config: Arc<rustls::ServerConfig>, tcp: TcpStream) -> io::Result<RustlsStream> {
     tcp.set_read_timeout(Some(TIMEOUT))?;
     tcp.set_write_timeout(Some(TIMEOUT))?;
     let conn = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
@@ -783,6 +778,15 @@ fn serve(
     while stream.conn.is_handshaking() {
         stream.conn.complete_io(&mut stream.sock)?;
     }
+    Ok(stream)
+}
+
+fn serve(
+    config: Arc<rustls::ServerConfig>,
+    tcp: TcpStream,
+    script: impl FnOnce(&mut RustlsStream) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut stream = handshake(config, tcp)?;
     script(&mut stream)?;
     stream.flush()?;
     let mut sink = [0u8; 4096];
