@@ -17,8 +17,8 @@ macro_rules! forward_to_connection {
     };
 }
 
-/// Generates the shared `&mut` surface, `connection()` / `connection_mut()` and `Deref` to
-/// the connection on a driver type `$socket` whose field `conn` is a `Connection`.
+/// Generates the shared `&mut` surface, `connection()` / `connection_mut()`, `Default`,
+/// `Debug` and `Deref` to the connection on a driver type `$socket` whose field `conn` is a `Connection`.
 macro_rules! forward_connection_api {
     ($socket:ty) => {
         impl $socket {
@@ -77,6 +77,24 @@ macro_rules! forward_connection_api {
             /// hands: the socket's own calls then see what you changed.
             pub fn connection_mut(&mut self) -> &mut $crate::conn::Connection {
                 &mut self.conn
+            }
+        }
+
+        /// A socket on the active backend (`new()`).
+        impl Default for $socket {
+            fn default() -> $socket {
+                <$socket>::new()
+            }
+        }
+
+        impl std::fmt::Debug for $socket {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($socket))
+                    .field("backend", &self.conn.backend().name())
+                    .field("state", &self.conn.state())
+                    .field("mode", &self.conn.mode())
+                    .field("encrypted", &self.conn.is_encrypted())
+                    .finish_non_exhaustive()
             }
         }
 

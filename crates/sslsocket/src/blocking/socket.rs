@@ -481,23 +481,6 @@ fn deadline(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
-impl Default for SslSocket {
-    fn default() -> SslSocket {
-        SslSocket::new()
-    }
-}
-
-impl std::fmt::Debug for SslSocket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SslSocket")
-            .field("backend", &self.conn.backend().name())
-            .field("state", &self.conn.state())
-            .field("mode", &self.conn.mode())
-            .field("encrypted", &self.conn.is_encrypted())
-            .finish_non_exhaustive()
-    }
-}
-
 impl io::Read for SslSocket {
     /// Reads decrypted bytes, driving the connection (connect, handshake) until some arrive.
     /// `Ok(0)` is a clean end (close_notify); a truncation is an `UnexpectedEof` error; a

@@ -606,20 +606,3 @@ impl AsyncWrite for AsyncSslSocket {
         }
     }
 }
-
-impl Default for AsyncSslSocket {
-    fn default() -> AsyncSslSocket {
-        AsyncSslSocket::new()
-    }
-}
-
-impl std::fmt::Debug for AsyncSslSocket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncSslSocket")
-            .field("backend", &self.conn.backend().name())
-            .field("state", &self.conn.state())
-            .field("mode", &self.conn.mode())
-            .field("encrypted", &self.conn.is_encrypted())
-            .finish_non_exhaustive()
-    }
-}
