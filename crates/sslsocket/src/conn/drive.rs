@@ -265,7 +265,10 @@ impl Connection {
             // Engines that decrypt one record at a time may hold whole records of input
             // whatever they say of wanting more.
             Phase::Encrypted(_) => {
-                self.engine_plaintext == 0 && !self.peer_closed && !self.read_buffer_full()
+                !self.engine_counted
+                    && self.engine_plaintext == 0
+                    && !self.peer_closed
+                    && !self.read_buffer_full()
             }
             _ => false,
         }

@@ -108,6 +108,9 @@ pub struct Connection {
     seen: Seen,
     /// The last `pump` moved nothing and nothing changed since: the driver waits.
     dry: bool,
+    /// `engine_plaintext` is the engine's own count (no plaintext was read out of it since
+    /// it last reported one): nothing to ask it before a wait.
+    engine_counted: bool,
     error: Option<LastError>,
     handshake_errors: Vec<SslError>,
     ignore: Ignore,
@@ -172,6 +175,7 @@ impl Connection {
             events: VecDeque::new(),
             seen: Seen::default(),
             dry: false,
+            engine_counted: true,
             error: None,
             handshake_errors: Vec::new(),
             ignore: Ignore::Nothing,

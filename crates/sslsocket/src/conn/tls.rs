@@ -18,6 +18,7 @@ impl Connection {
             Ok(status) => status,
             Err(err) => return self.fail_in_engine(err, handshaking),
         };
+        self.engine_counted = true;
         if let Phase::Handshaking { .. } = self.phase {
             self.advance_handshake();
         }
@@ -154,6 +155,7 @@ impl Connection {
         let Phase::Encrypted(session) = &mut self.phase else { return };
         match session.process_new_packets() {
             Ok(status) => {
+                self.engine_counted = true;
                 let was_closed = self.peer_closed;
                 self.announce_plaintext(status.plaintext_bytes_to_read);
                 self.peer_closed |= status.peer_has_closed;
@@ -217,12 +219,15 @@ impl Connection {
                 Ok(n) => {
                     moved += n;
                     refreshed = false;
+                    // The engine may have decrypted more than it announced on the way.
+                    self.engine_counted = false;
                     self.engine_plaintext = self.engine_plaintext.saturating_sub(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock && !refreshed => {
                     refreshed = true;
                     match session.process_new_packets() {
                         Ok(status) => {
+                            self.engine_counted = true;
                             self.engine_plaintext = status.plaintext_bytes_to_read;
                             self.peer_closed |= status.peer_has_closed;
                             if status.plaintext_bytes_to_read == 0 {
