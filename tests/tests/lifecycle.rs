@@ -76,14 +76,31 @@ fn read_on_a_connection_paused_on_ssl_errors_fails_at_once_and_resume_continues_
 
         socket.ignore_ssl_errors();
         socket.resume();
-        socket
-            .wait_for_encrypted(TIMEOUT)
-            .unwrap_or_else(|e| panic!("{who}: handshake after ignore_ssl_errors + resume: {e:?}"));
-        assert_eq!(read_line(&mut socket, who), b"after resume\n", "{who}: data after resume");
-        socket.disconnect_from_host();
-        let _ = socket.wait_for_disconnected(TIMEOUT);
-        peer.join().unwrap().unwrap_or_else(|e| panic!("{who}: peer: {e}"));
+        encrypted_line_then_close(
+            socket,
+            peer,
+            b"after resume\n",
+            who,
+            "after ignore_ssl_errors + resume",
+        );
     });
+}
+
+/// Finishes the handshake (`when` says after what), reads `line`, closes, and checks the peer.
+fn encrypted_line_then_close(
+    mut socket: SslSocket,
+    peer: JoinHandle<io::Result<()>>,
+    line: &[u8],
+    who: &str,
+    when: &str,
+) {
+    socket
+        .wait_for_encrypted(TIMEOUT)
+        .unwrap_or_else(|e| panic!("{who}: wait_for_encrypted {when}: {e:?}"));
+    assert_eq!(read_line(&mut socket, who), line, "{who}: data {when}");
+    socket.disconnect_from_host();
+    let _ = socket.wait_for_disconnected(TIMEOUT);
+    peer.join().unwrap().unwrap_or_else(|e| panic!("{who}: peer: {e}"));
 }
 
 /// Why `backend` cannot pause on certificate errors, if it cannot.
@@ -519,13 +536,7 @@ fn a_wait_that_times_out_reports_socket_timeout_and_leaves_the_socket_as_it_was(
         );
         assert!(!socket.error_string().is_empty(), "{who}: error_string() after the timeout");
         assert_eq!(socket.state(), SocketState::ConnectedState, "{who}: state after the timeout");
-        socket
-            .wait_for_encrypted(TIMEOUT)
-            .unwrap_or_else(|e| panic!("{who}: wait_for_encrypted once the server goes on: {e:?}"));
-        assert_eq!(read_line(&mut socket, who), b"ready\n", "{who}: data");
-        socket.disconnect_from_host();
-        let _ = socket.wait_for_disconnected(TIMEOUT);
-        peer.join().unwrap().unwrap_or_else(|e| panic!("{who}: peer: {e}"));
+        encrypted_line_then_close(socket, peer, b"ready\n", who, "once the server goes on");
     });
 }
 
