@@ -8,6 +8,7 @@ pub mod leaks;
 #[cfg(feature = "tokio")]
 pub mod load;
 pub mod peers;
+pub mod raw;
 pub mod relay;
 pub mod table;
 

@@ -18,12 +18,11 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use conformance::pki::{self, Authority, Identity};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use sslsocket::{
     Event, PauseMode, SocketErrorKind, SocketState, SslBackend, SslCertificate, SslSocket,
 };
+use sslsocket_tests::raw::rustls_server_config;
 use sslsocket_tests::{backends, client_config, recoverable};
 
 /// How long any single step may take before it counts as a hang.
@@ -728,20 +727,6 @@ fn read_line(socket: &mut SslSocket, who: &str) -> Vec<u8> {
         }
     }
     line
-}
-
-fn rustls_server_config(id: &Identity) -> Arc<rustls::ServerConfig> {
-    let chain: Vec<CertificateDer<'static>> =
-        id.chain.iter().map(|c| CertificateDer::from(c.to_der().to_vec())).collect();
-    let key = PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
-    Arc::new(config)
 }
 
 /// A raw rustls server for one connection: the handshake, `script`, then it reads until the
