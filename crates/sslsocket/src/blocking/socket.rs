@@ -515,7 +515,9 @@ impl io::Write for SslSocket {
         loop {
             match self.conn.write(buf) {
                 Ok(n) => {
-                    self.step();
+                    // Sends what it can; what the peer sent meanwhile stays in the engine
+                    // and the TCP window until the application reads.
+                    while let Step::Continue = self.execute(Wait::Send, None, false) {}
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}

@@ -76,6 +76,7 @@ impl Connection {
         if filled > 0 {
             return Ok(filled);
         }
+        self.judge_end();
         if let Some(err) = self.fatal_error() {
             return Err(err.clone().into());
         }

@@ -46,6 +46,15 @@ pub enum Wait {
     Writable,
     /// Everything written is on the transport (`flush`).
     Flushed,
+    /// No condition, on a writer's behalf: send what can go without waiting, then
+    /// [`Action::Done`]. The transport is read only as far as the engine needs: nothing it
+    /// decrypted is copied into the read buffer, so what the application has not asked to
+    /// read stays in the engine and the TCP window (back-pressure on the peer).
+    Send,
+    /// Our direction is closed ([`Connection::close_write`], tokio's `shutdown`): what was
+    /// written, then close_notify, is on the transport and its write side is shut. Reading
+    /// goes on.
+    WriteClosed,
 }
 
 impl Wait {
@@ -62,7 +71,18 @@ impl Wait {
             Wait::Readable => "read",
             Wait::Writable => "write",
             Wait::Flushed => "flush",
+            Wait::Send => "write",
+            Wait::WriteClosed => "shutdown",
         }
+    }
+
+    /// Whether the wait is for data, or for all the progress possible (Qt's event loop, the
+    /// in-memory pair): then plaintext the engine holds may be copied into the read buffer
+    /// (within its limit) so that the transport can be read on. On a writer's wait (and a
+    /// close's) it stays in the engine, and the transport is not read while it is there.
+    #[must_use]
+    pub fn buffers_input(self) -> bool {
+        matches!(self, Wait::Nothing | Wait::ReadyRead | Wait::Readable)
     }
 }
 
@@ -152,12 +172,13 @@ impl Connection {
     /// Fires the connection's own deadlines (handshake, disconnect) that `now` has reached.
     /// The driver carries the action out and asks again; it holds no rule of its own.
     pub fn poll_action(&mut self, wait: Wait, until: Option<Instant>, now: Instant) -> Action {
+        self.buffer_input = wait.buffers_input();
         if self.poll_timeout().is_some_and(|t| t <= now) {
             self.handle_timeout(now);
         }
         // What the transport must go through comes first, whatever the wait.
         match self.close {
-            Close::ShutdownWrite => return Action::ShutdownWrite,
+            Close::ShutdownWrite { .. } => return Action::ShutdownWrite,
             Close::Release => return Action::Close,
             _ => {}
         }
@@ -172,7 +193,7 @@ impl Connection {
         if transferring && !self.dry {
             return Action::Transfer;
         }
-        if wait == Wait::Nothing {
+        if matches!(wait, Wait::Nothing | Wait::Send) {
             return Action::Done;
         }
         if until.is_some_and(|t| t <= now) {
@@ -198,6 +219,11 @@ impl Connection {
                 return Action::Deliver;
             }
         }
+        // A pause waits for the application (`resume`), not for the transport; the
+        // handshake's deadline still runs meanwhile.
+        if self.is_paused() {
+            return Action::Fail(Error::Usage(UsageError::PausedOnSslErrors));
+        }
         // Only the transport or the connection's own deadline can move it on: the wait's
         // deadline alone would change nothing.
         let (read, write) = (self.wants_read(), self.wants_write());
@@ -215,7 +241,7 @@ impl Connection {
     /// Whether `wait` is over: `Some(Done)`, `Some(Fail)`, or `None` to go on.
     fn condition(&mut self, wait: Wait) -> Option<Action> {
         let met = match wait {
-            Wait::Nothing => return None,
+            Wait::Nothing | Wait::Send => return None,
             Wait::Connected => {
                 self.seen.connected
                     || matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
@@ -239,6 +265,10 @@ impl Connection {
                     || self.state == SocketState::UnconnectedState
             }
             Wait::Flushed => self.is_flushed(),
+            Wait::WriteClosed => {
+                matches!(self.close, Close::WriteShut | Close::Draining { .. })
+                    || self.state == SocketState::UnconnectedState && self.fatal_error().is_none()
+            }
         };
         if met {
             return Some(Action::Done);
@@ -292,13 +322,16 @@ impl Connection {
     /// readiness is safe) and `poll_action` says what to wait for. Transport errors end the
     /// connection (see `poll_transmit` and `handle_readable`).
     ///
-    /// Plaintext the engine holds when `pump` is called (the application has not read it)
-    /// first moves into the read buffer, within its limit, so that the engine can take more
-    /// from the transport: an application that waits for more data before reading (Qt's
-    /// `while bytesAvailable() < n: waitForReadyRead()`) gets it. An application that reads
-    /// before it waits never pays that copy.
+    /// On a wait for data ([`Wait::buffers_input`]), plaintext the engine holds when `pump` is
+    /// called (the application has not read it) first moves into the read buffer, within its
+    /// limit, so that the engine can take more from the transport: an application that waits
+    /// for more data before reading (Qt's `while bytesAvailable() < n: waitForReadyRead()`)
+    /// gets it. An application that reads before it waits never pays that copy, and a writer
+    /// never buffers what nobody asked to read.
     pub fn pump<T: io::Read + io::Write>(&mut self, transport: &mut T, now: Instant) -> bool {
-        self.buffer_plaintext();
+        if self.buffer_input {
+            self.buffer_plaintext();
+        }
         if let Close::Draining { .. } = self.close {
             self.discard_late_plaintext();
         }

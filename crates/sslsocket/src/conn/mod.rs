@@ -116,6 +116,12 @@ pub struct Connection {
     ignore: Ignore,
     /// The handshake's deadline.
     deadline: Option<Instant>,
+    /// The current wait may copy decrypted input into the read buffer
+    /// ([`Wait::buffers_input`]).
+    buffer_input: bool,
+    /// The peer's close_notify (or, unencrypted, its end of stream) ends only its direction;
+    /// ours stays open until `close_write` or `disconnect_from_host`.
+    half_close: bool,
 }
 
 /// Ciphertext the engine may hold back in `out` before plaintext stops being encrypted.
@@ -137,13 +143,16 @@ struct LastError {
 enum Close {
     /// Not closing.
     Open,
-    /// Queued writes go out first, then close_notify.
-    Flushing { close_notify_sent: bool },
+    /// Queued writes go out first, then close_notify. `read_on`: only our direction closes
+    /// ([`Connection::close_write`]); the application goes on reading.
+    Flushing { close_notify_sent: bool, read_on: bool },
     /// Everything is out: the driver shuts down the transport's write side.
-    ShutdownWrite,
-    /// The write side is shut; reading on until the peer's close_notify or end of stream, or
-    /// `until`.
+    ShutdownWrite { read_on: bool },
+    /// The write side is shut (`disconnect_from_host`); reading on, discarding, until the
+    /// peer's close_notify or end of stream, or `until`.
     Draining { until: Option<Instant> },
+    /// Our direction is over (`close_write`); the application reads on until the peer's end.
+    WriteShut,
     /// Unconnected: the driver closes the transport.
     Release,
 }
@@ -180,6 +189,8 @@ impl Connection {
             handshake_errors: Vec::new(),
             ignore: Ignore::Nothing,
             deadline: None,
+            buffer_input: true,
+            half_close: false,
         }
     }
 
@@ -470,17 +481,57 @@ impl Connection {
     /// peer's close_notify or end of stream (bounded by the disconnect timeout) before it is
     /// Unconnected and the transport is closed. Closing a socket with unread input would make
     /// the kernel answer with a reset, and the peer would lose what it had not read yet.
+    ///
+    /// After [`Connection::close_write`] it turns that close into this one: the peer's data
+    /// from then on is discarded, and the disconnect timeout applies.
     pub fn disconnect_from_host(&mut self) {
+        self.start_close(false);
+    }
+
+    /// Closes our direction only (tokio's `shutdown`, RFC 8446 §6.1): what was written goes
+    /// out, then close_notify, and the driver shuts down the transport's write side
+    /// ([`Wait::WriteClosed`]). Reading goes on until the peer's close_notify or end of
+    /// stream; then the connection is over (Unconnected, `Disconnected`). Nothing can be
+    /// written after it.
+    pub fn close_write(&mut self) {
+        self.start_close(true);
+    }
+
+    fn start_close(&mut self, read_on: bool) {
         match self.state {
-            SocketState::UnconnectedState | SocketState::ClosingState => {}
+            SocketState::UnconnectedState => {}
+            SocketState::ClosingState => {
+                if read_on {
+                    return;
+                }
+                // A half-close in progress becomes a whole one.
+                self.dry = false;
+                match &mut self.close {
+                    Close::Flushing { read_on, .. } | Close::ShutdownWrite { read_on } => {
+                        *read_on = false;
+                    }
+                    // The write side is shut already; shutting it again is harmless and
+                    // starts the disconnect timeout.
+                    Close::WriteShut => self.close = Close::ShutdownWrite { read_on: false },
+                    Close::Open | Close::Draining { .. } | Close::Release => {}
+                }
+            }
             SocketState::HostLookupState | SocketState::ConnectingState => self.abort(),
             _ => {
                 self.dry = false;
-                self.close = Close::Flushing { close_notify_sent: false };
+                self.close = Close::Flushing { close_notify_sent: false, read_on };
                 self.set_state(SocketState::ClosingState);
                 self.progress_close();
             }
         }
+    }
+
+    /// Whether the peer's close_notify (or, unencrypted, its end of stream) ends only its
+    /// direction, as tokio's and RFC 8446's half-close has it, and ours stays open for
+    /// writing; or (the default, Qt's behaviour) the whole connection, answered with our
+    /// close_notify once our writes are out. The async socket turns it on.
+    pub fn set_half_close(&mut self, half_close: bool) {
+        self.half_close = half_close;
     }
 
     /// Drops the connection at once, discarding pending writes.
@@ -528,8 +579,8 @@ impl Connection {
         let pause = self.pause_mode == PauseMode::PauseOnSslErrors;
         if let Phase::Deciding { delivered: true, paused: paused @ false, .. } = &mut self.phase {
             if pause {
+                // The handshake's deadline keeps running: it bounds the decision too.
                 *paused = true;
-                self.deadline = None;
             } else {
                 self.decide();
             }

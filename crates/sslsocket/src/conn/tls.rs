@@ -34,9 +34,10 @@ impl Connection {
     pub(super) fn after_status(&mut self, was_closed: bool) {
         if self.peer_closed && !was_closed {
             // The peer sent close_notify: nothing more will arrive. Answer with ours once our
-            // writes are out (as Qt does); what is buffered stays readable.
+            // writes are out (as Qt does), unless only its direction ends (half-close); what
+            // is buffered stays readable.
             self.emit(Event::ReadChannelFinished);
-            if self.state == SocketState::ConnectedState {
+            if self.state == SocketState::ConnectedState && !self.half_close {
                 self.disconnect_from_host();
             }
             self.finish_drain_if_done();
@@ -66,7 +67,7 @@ impl Connection {
         }
     }
 
-    fn handle_tls_eof(&mut self) {
+    pub(super) fn handle_tls_eof(&mut self) {
         match &self.phase {
             Phase::Handshaking { .. } | Phase::Deciding { .. } => {
                 self.fail(Error::Handshake(TlsError::new(
@@ -83,6 +84,10 @@ impl Connection {
                 self.emit(Event::ReadChannelFinished);
                 self.finish_drain_if_done();
             }
+            // The engine still holds plaintext, and records behind it it has not decrypted
+            // yet (engines that decrypt one record at a time): the peer's close_notify may be
+            // among them. Judged again once the application has read what is there.
+            Phase::Encrypted(_) if self.engine_plaintext > 0 => {}
             Phase::Encrypted(_) => {
                 self.emit(Event::ReadChannelFinished);
                 self.fail(Error::Truncated);
@@ -181,6 +186,15 @@ impl Connection {
         }
         if self.peer_closed && !was_closed {
             self.after_status(was_closed);
+        }
+        self.judge_end();
+    }
+
+    /// Once the transport has ended and the engine has handed out all it held: whether the
+    /// peer closed with close_notify or cut the connection (see `handle_tls_eof`).
+    pub(super) fn judge_end(&mut self) {
+        if self.transport_eof && !self.peer_closed && self.engine_plaintext == 0 {
+            self.handle_tls_eof();
         }
     }
 

@@ -25,6 +25,11 @@ impl Connection {
         if self.read_buffer_full() {
             return false;
         }
+        // On a writer's wait, what the application has not read yet stops the reading: the
+        // engine's own buffer and the TCP window push back on the peer.
+        if !self.buffer_input && (self.engine_plaintext > 0 || !self.read_buf.is_empty()) {
+            return false;
+        }
         match &self.phase {
             Phase::Plain { .. } => self.mode == SslMode::UnencryptedMode,
             Phase::Handshaking { session, .. } | Phase::Encrypted(session) => session.wants_read(),
@@ -36,7 +41,10 @@ impl Connection {
     #[must_use]
     pub fn wants_write(&self) -> bool {
         if !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
-            || matches!(self.close, Close::ShutdownWrite | Close::Draining { .. })
+            || matches!(
+                self.close,
+                Close::ShutdownWrite { .. } | Close::Draining { .. } | Close::WriteShut
+            )
         {
             return false;
         }
@@ -132,10 +140,13 @@ impl Connection {
 
     fn handle_plain_eof(&mut self) {
         self.emit(Event::ReadChannelFinished);
-        if matches!(self.close, Close::Draining { .. }) {
+        if matches!(self.close, Close::Draining { .. } | Close::WriteShut) {
             self.finish_drain_if_done();
         } else if self.mode == SslMode::UnencryptedMode {
-            self.finish_disconnect();
+            // Half-close: only the peer's direction is over; ours stays open.
+            if !self.half_close {
+                self.finish_disconnect();
+            }
         } else {
             self.fail(Error::RemoteClosed);
         }
@@ -243,7 +254,8 @@ impl Connection {
     /// Moves a graceful close along: once the writes are out, close_notify (encrypted), and
     /// once that is out too, the write side is shut down (by the driver).
     pub(super) fn progress_close(&mut self) {
-        let Close::Flushing { close_notify_sent } = &mut self.close else { return };
+        let Close::Flushing { close_notify_sent, read_on } = &mut self.close else { return };
+        let read_on = *read_on;
         if !self.write_buf.is_empty() {
             return;
         }
@@ -255,12 +267,12 @@ impl Connection {
                     return; // poll_transmit runs again: the engine wants to write
                 }
                 if self.out.is_empty() && !session.wants_write() {
-                    self.close = Close::ShutdownWrite;
+                    self.close = Close::ShutdownWrite { read_on };
                 }
             }
             Phase::Plain { .. } => {
                 if self.out.is_empty() {
-                    self.close = Close::ShutdownWrite;
+                    self.close = Close::ShutdownWrite { read_on };
                 }
             }
             // A handshake that has not finished has no data to deliver: nothing to wait for.
@@ -268,20 +280,24 @@ impl Connection {
         }
     }
 
-    /// The driver shut down the transport's write side: read on until the peer's end.
+    /// The driver shut down the transport's write side: read on until the peer's end
+    /// (discarding it, bounded by the disconnect timeout, after `disconnect_from_host`; for
+    /// the application after `close_write`).
     pub fn handle_write_shutdown(&mut self, now: Instant) {
-        if self.close != Close::ShutdownWrite {
-            return;
-        }
+        let Close::ShutdownWrite { read_on } = self.close else { return };
         self.dry = false;
-        self.close =
-            Close::Draining { until: self.disconnect_timeout.and_then(|t| now.checked_add(t)) };
+        self.close = if read_on {
+            Close::WriteShut
+        } else {
+            Close::Draining { until: self.disconnect_timeout.and_then(|t| now.checked_add(t)) }
+        };
         self.finish_drain_if_done();
     }
 
-    /// Ends a draining close once the peer's end has been seen.
+    /// Ends a close whose write side is shut once the peer's end has been seen too.
     pub(super) fn finish_drain_if_done(&mut self) {
-        if matches!(self.close, Close::Draining { .. }) && (self.peer_closed || self.transport_eof)
+        if matches!(self.close, Close::Draining { .. } | Close::WriteShut)
+            && (self.peer_closed || self.transport_eof)
         {
             self.abort_keep_error();
         }

@@ -6,6 +6,7 @@ mod events;
 mod handler;
 mod server;
 mod socket;
+mod waiters;
 
 pub use events::EventStream;
 pub use handler::{Decision, SslErrorsHandler};

@@ -2,6 +2,7 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -14,6 +15,7 @@ use tokio::time::Sleep;
 
 use super::events::EventStream;
 use super::handler::{Decision, SslErrorsHandler};
+use super::waiters::{Side, Waiters};
 use crate::blocking::EventHandler;
 use crate::conn::{Action, Connection, Control, Event, Wait};
 use crate::forward::forward_connection_api;
@@ -28,10 +30,22 @@ use crate::registry;
 /// [`SslErrorsHandler`]. Needs a tokio runtime with the time driver enabled (handshake
 /// timeouts).
 ///
+/// `tokio::io::split` halves may run in two tasks: each direction wakes the task waiting on
+/// it. What the application has not asked to read stays bounded (the engine's record buffer,
+/// then the TCP window pushes back on the peer) however long it only writes.
+///
+/// Half-close, as tokio and RFC 8446 §6.1 have it: `shutdown()` closes our direction only
+/// (close_notify, then the TCP write side) and reading goes on until the peer's end; the
+/// peer's close_notify ends its direction, and we may still write. Both directions over:
+/// Unconnected. `disconnect_from_host` is Qt's: it closes both.
+///
 /// Cancellation: `poll_read` / `poll_write` / `poll_flush` are cancel-safe (bytes are either
 /// taken or not). Dropping a `connect_*`, `start_*` or `wait_for_encrypted` future mid-way
-/// leaves the handshake where it was; awaiting `wait_for_encrypted` continues it. Dropping
-/// `disconnect_from_host` mid-way leaves the close in progress; `poll_shutdown` finishes it.
+/// leaves the host lookup, the TCP connect or the handshake where it was (the state says
+/// which), and the handshake timeout keeps running; the next await continues it, and a
+/// certificate decision the [`SslErrorsHandler`] had not given yet is asked for again.
+/// Dropping `disconnect_from_host` mid-way leaves the close in progress; `poll_shutdown`
+/// finishes our direction of it.
 ///
 /// Dropping the socket aborts it (Qt's destructor does the same): what was not sent is
 /// discarded, no close_notify. `shutdown().await` (or `disconnect_from_host`) first ends it
@@ -43,8 +57,24 @@ pub struct AsyncSslSocket {
     decider: Option<Arc<dyn SslErrorsHandler>>,
     events: Option<UnboundedSender<Event>>,
     timer: Option<Pin<Box<Sleep>>>,
+    /// Certificate errors the async decider has not answered yet (asked again if its answer
+    /// was cancelled).
     pending_decision: Option<Vec<SslError>>,
     shutdown_started: bool,
+    /// Where the connect goes (`connect_to_host*`).
+    target: Option<(String, u16)>,
+    /// The host lookup or TCP connect in progress, kept across cancelled awaits.
+    dial: Option<Dial>,
+    waiters: Waiters,
+}
+
+type Boxed<T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send>>;
+
+/// The host lookup or TCP connect in progress.
+enum Dial {
+    Lookup(Boxed<Vec<SocketAddr>>),
+    /// Connecting to one address; `rest` are tried next, in order.
+    Connect { attempt: Boxed<TcpStream>, rest: std::vec::IntoIter<SocketAddr> },
 }
 
 forward_connection_api!(AsyncSslSocket);
@@ -53,8 +83,8 @@ forward_connection_api!(AsyncSslSocket);
 enum Step {
     /// The wait is over.
     Done,
-    /// An async certificate decision is due (see [`SslErrorsHandler`]).
-    Decide(Vec<SslError>),
+    /// An async certificate decision is due (see [`SslErrorsHandler`]): `pending_decision`.
+    Decide,
 }
 
 impl AsyncSslSocket {
@@ -77,8 +107,10 @@ impl AsyncSslSocket {
     /// A socket on `backend`.
     #[must_use]
     pub fn with_backend_handle(backend: Arc<dyn SslBackend>) -> AsyncSslSocket {
+        let mut conn = Connection::new(backend, SslConfiguration::default_configuration());
+        conn.set_half_close(true);
         AsyncSslSocket {
-            conn: Connection::new(backend, SslConfiguration::default_configuration()),
+            conn,
             stream: None,
             handler: None,
             decider: None,
@@ -86,6 +118,9 @@ impl AsyncSslSocket {
             timer: None,
             pending_decision: None,
             shutdown_started: false,
+            target: None,
+            dial: None,
+            waiters: Waiters::new(),
         }
     }
 
@@ -152,7 +187,9 @@ impl AsyncSslSocket {
     pub async fn connect_to_host(&mut self, host: &str, port: u16) -> Result<(), Error> {
         self.reset();
         self.conn.connect_to_host(host);
-        self.connect_tcp(host, port).await
+        self.target = Some((host.to_owned(), port));
+        self.dispatch();
+        self.drive(Wait::Connected).await
     }
 
     /// Connects to `host:port` and completes the client handshake, verifying the server as
@@ -171,8 +208,8 @@ impl AsyncSslSocket {
                 return self.fail(err);
             }
         }
+        self.target = Some((host.to_owned(), port));
         self.dispatch();
-        self.connect_tcp(host, port).await?;
         self.wait_for_encrypted().await
     }
 
@@ -270,35 +307,8 @@ impl AsyncSslSocket {
         self.timer = None;
         self.pending_decision = None;
         self.shutdown_started = false;
-    }
-
-    async fn connect_tcp(&mut self, host: &str, port: u16) -> Result<(), Error> {
-        let addrs: Vec<_> = match tokio::net::lookup_host((host, port)).await {
-            Ok(addrs) => addrs.collect(),
-            Err(_) => Vec::new(),
-        };
-        if addrs.is_empty() {
-            return self.fail(Error::HostNotFound { host: host.to_owned() });
-        }
-        self.conn.handle_host_found();
-        let mut last = None;
-        for addr in addrs {
-            match TcpStream::connect(addr).await {
-                Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
-                    self.stream = Some(stream);
-                    self.conn.handle_connected(now());
-                    self.dispatch();
-                    return match self.conn.error() {
-                        Some(err) => Err(err.clone()),
-                        None => Ok(()),
-                    };
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        let err = last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no address"));
-        self.fail(Error::io(err))
+        self.target = None;
+        self.dial = None;
     }
 
     fn fail(&mut self, err: Error) -> Result<(), Error> {
@@ -311,18 +321,46 @@ impl AsyncSslSocket {
     async fn drive(&mut self, wait: Wait) -> Result<(), Error> {
         self.conn.begin_wait(wait);
         loop {
-            match poll_fn(|cx| self.poll_drive(cx, wait)).await? {
+            if self.decision_due() {
+                self.decide().await;
+            }
+            match poll_fn(|cx| self.poll_drive(cx, wait, Side::Reader)).await? {
                 Step::Done => return Ok(()),
-                Step::Decide(errors) => {
-                    let chain = self.conn.peer_certificate_chain();
-                    let decision = match &self.decider {
-                        Some(decider) => decider.decide(&errors, &chain).await,
-                        None => Decision::Reject,
-                    };
-                    self.apply(decision);
-                }
+                Step::Decide => {}
             }
         }
+    }
+
+    /// Whether the connection waits for the async decider's answer (given or cancelled).
+    fn decision_due(&self) -> bool {
+        self.pending_decision.is_some() && self.conn.is_paused()
+    }
+
+    /// Asks the async decider, within the handshake's deadline. Cancel-safe: until the
+    /// answer is applied the errors stay pending, and the next drive asks again.
+    async fn decide(&mut self) {
+        let Some(errors) = self.pending_decision.clone() else { return };
+        let chain = self.conn.peer_certificate_chain();
+        let Some(decider) = self.decider.clone() else {
+            return self.answer(Decision::Reject);
+        };
+        let asked = decider.decide(&errors, &chain);
+        let answer = match self.conn.poll_timeout() {
+            Some(deadline) => {
+                tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), asked).await.ok()
+            }
+            None => Some(asked.await),
+        };
+        match answer {
+            Some(decision) => self.answer(decision),
+            // The handshake's time ran out first: it fails with SocketTimeoutError.
+            None => self.conn.handle_timeout(now()),
+        }
+    }
+
+    fn answer(&mut self, decision: Decision) {
+        self.pending_decision = None;
+        self.apply(decision);
     }
 
     fn apply(&mut self, decision: Decision) {
@@ -334,9 +372,36 @@ impl AsyncSslSocket {
         self.conn.resume();
     }
 
-    /// Carries out the connection's actions for `wait` until it is over or only the
-    /// transport or the clock can move it on (then `Pending`, with the waker registered).
-    fn poll_drive(&mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Result<Step, Error>> {
+    /// Carries out the connection's actions for `wait`, on `side`'s behalf, until it is over
+    /// or only the transport or the clock can move it on (then `Pending`: the socket's own
+    /// waker is registered, and `cx`'s task is parked on `side`, see `waiters.rs`).
+    fn poll_drive(
+        &mut self,
+        cx: &mut Context<'_>,
+        wait: Wait,
+        side: Side,
+    ) -> Poll<Result<Step, Error>> {
+        let result = self.poll_actions(cx, wait, side);
+        match &result {
+            Poll::Pending => {}
+            Poll::Ready(Ok(_)) => self.waiters.unpark(side),
+            // The other side cannot go on either: let it see the error.
+            Poll::Ready(Err(_)) => {
+                self.waiters.unpark(side);
+                self.waiters.wake_other(side);
+            }
+        }
+        result
+    }
+
+    fn poll_actions(
+        &mut self,
+        cx: &mut Context<'_>,
+        wait: Wait,
+        side: Side,
+    ) -> Poll<Result<Step, Error>> {
+        let waker = self.waiters.waker();
+        let mut own = Context::from_waker(&waker);
         loop {
             let now = now();
             match self.conn.poll_action(wait, None, now) {
@@ -347,23 +412,37 @@ impl AsyncSslSocket {
                 }
                 Action::Deliver => {
                     self.dispatch();
-                    if let Some(errors) = self.pending_decision.take() {
-                        return Poll::Ready(Ok(Step::Decide(errors)));
+                    if self.decision_due() {
+                        return Poll::Ready(Ok(Step::Decide));
                     }
                 }
                 Action::Transfer => match &self.stream {
                     Some(stream) => {
-                        self.conn.pump(&mut TryIo(stream), now);
+                        if self.conn.pump(&mut TryIo(stream), now) {
+                            self.waiters.wake_other(side);
+                        }
                     }
                     None => self.conn.handle_error(Error::Usage(UsageError::NotConnected)),
                 },
-                // The async connect methods resolve and connect themselves; nothing else can
-                // run meanwhile (they hold `&mut self`).
-                Action::Resolve | Action::Connect { .. } => {
-                    return Poll::Ready(Err(Error::Usage(UsageError::NotConnected)));
+                Action::Resolve => {
+                    self.waiters.park(side, cx.waker());
+                    if self.poll_lookup(&mut own).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                Action::Connect { until } => {
+                    self.waiters.park(side, cx.waker());
+                    if self.poll_connect(&mut own, now).is_pending() {
+                        if self.poll_clock(&mut own, until) {
+                            self.conn.handle_woken();
+                        } else {
+                            return Poll::Pending;
+                        }
+                    }
                 }
                 Action::Wait { read, write, until } => {
-                    if self.poll_wait(cx, read, write, until) {
+                    self.waiters.park(side, cx.waker());
+                    if self.poll_wait(&mut own, read, write, until) {
                         self.conn.handle_woken();
                     } else {
                         return Poll::Pending;
@@ -372,7 +451,8 @@ impl AsyncSslSocket {
                 Action::ShutdownWrite => {
                     if let Some(stream) = self.stream.as_mut() {
                         // Half-closes TCP; on a socket this completes at once.
-                        if Pin::new(stream).poll_shutdown(cx).is_pending() {
+                        self.waiters.park(side, cx.waker());
+                        if Pin::new(stream).poll_shutdown(&mut own).is_pending() {
                             return Poll::Pending;
                         }
                     }
@@ -381,9 +461,63 @@ impl AsyncSslSocket {
                 Action::Close => {
                     self.stream = None;
                     self.conn.handle_closed();
+                    self.waiters.wake_other(side);
                 }
             }
         }
+    }
+
+    /// HostLookupState: the lookup of the target, started on first call.
+    fn poll_lookup(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some((host, port)) = self.target.clone() else {
+            self.conn.handle_error(Error::Usage(UsageError::NotConnected));
+            return Poll::Ready(());
+        };
+        if !matches!(self.dial, Some(Dial::Lookup(_))) {
+            let name = host.clone();
+            self.dial = Some(Dial::Lookup(Box::pin(async move {
+                Ok(tokio::net::lookup_host((name.as_str(), port)).await?.collect())
+            })));
+        }
+        let Some(Dial::Lookup(lookup)) = &mut self.dial else { return Poll::Pending };
+        let Poll::Ready(result) = lookup.as_mut().poll(cx) else { return Poll::Pending };
+        self.dial = None;
+        let mut addrs = result.unwrap_or_default().into_iter();
+        match addrs.next() {
+            Some(first) => {
+                self.conn.handle_host_found();
+                let attempt = Box::pin(TcpStream::connect(first));
+                self.dial = Some(Dial::Connect { attempt, rest: addrs });
+            }
+            None => self.conn.handle_error(Error::HostNotFound { host }),
+        }
+        Poll::Ready(())
+    }
+
+    /// ConnectingState: the connect to each address in turn; the error of the last one is
+    /// the one reported.
+    fn poll_connect(&mut self, cx: &mut Context<'_>, now: std::time::Instant) -> Poll<()> {
+        let Some(Dial::Connect { attempt, rest }) = &mut self.dial else {
+            self.conn.handle_error(Error::Usage(UsageError::NotConnected));
+            return Poll::Ready(());
+        };
+        let Poll::Ready(result) = attempt.as_mut().poll(cx) else { return Poll::Pending };
+        match result {
+            Ok(stream) => {
+                self.dial = None;
+                let _ = stream.set_nodelay(true);
+                self.stream = Some(stream);
+                self.conn.handle_connected(now);
+            }
+            Err(err) => match rest.next() {
+                Some(next) => *attempt = Box::pin(TcpStream::connect(next)),
+                None => {
+                    self.dial = None;
+                    self.conn.handle_error(Error::io(err));
+                }
+            },
+        }
+        Poll::Ready(())
     }
 
     /// Registers for the transport's readiness and the clock; whether any is ready now.
@@ -413,6 +547,12 @@ impl AsyncSslSocket {
                 }
             }
         }
+        self.poll_clock(cx, until) || ready
+    }
+
+    /// Registers for the clock at `until`; whether it has come.
+    fn poll_clock(&mut self, cx: &mut Context<'_>, until: Option<std::time::Instant>) -> bool {
+        let mut ready = false;
         match until {
             // No deadline any more (the handshake is over): the timer's memory and its place
             // in the runtime's timer wheel go.
@@ -453,12 +593,17 @@ impl AsyncSslSocket {
 
     /// `poll_drive` for the `AsyncRead` / `AsyncWrite` methods, which cannot await a
     /// certificate decision: there the safe answer is no.
-    fn poll_until(&mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Result<(), Error>> {
-        match self.poll_drive(cx, wait) {
+    fn poll_until(
+        &mut self,
+        cx: &mut Context<'_>,
+        wait: Wait,
+        side: Side,
+    ) -> Poll<Result<(), Error>> {
+        match self.poll_drive(cx, wait, side) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Step::Done)) => Poll::Ready(Ok(())),
-            Poll::Ready(Ok(Step::Decide(_))) => {
-                self.apply(Decision::Reject);
+            Poll::Ready(Ok(Step::Decide)) => {
+                self.answer(Decision::Reject);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -538,11 +683,11 @@ impl AsyncRead for AsyncSslSocket {
                 other => {
                     // What the read changed (the peer's end: the events, our close_notify in
                     // answer) is carried out before it returns.
-                    let _ = this.poll_until(cx, Wait::Nothing);
+                    let _ = this.poll_until(cx, Wait::Nothing, Side::Reader);
                     return Poll::Ready(other.map(|n| buf.advance(n)));
                 }
             }
-            match this.poll_until(cx, Wait::Readable) {
+            match this.poll_until(cx, Wait::Readable, Side::Reader) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(())) => {}
                 // The connection's own error comes back from `conn.read` after the data.
@@ -567,13 +712,13 @@ impl AsyncWrite for AsyncSslSocket {
                 Ok(n) => {
                     // As far as it goes without waiting (a decision cannot be due here: the
                     // connection is encrypted or not started).
-                    let _ = this.poll_until(cx, Wait::Nothing);
+                    let _ = this.poll_until(cx, Wait::Send, Side::Writer);
                     return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
-            match this.poll_until(cx, Wait::Writable) {
+            match this.poll_until(cx, Wait::Writable, Side::Writer) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
@@ -586,19 +731,20 @@ impl AsyncWrite for AsyncSslSocket {
         if this.conn.state() == SocketState::UnconnectedState && this.conn.fatal_error().is_none() {
             return Poll::Ready(Ok(()));
         }
-        this.poll_until(cx, Wait::Flushed).map_err(io::Error::from)
+        this.poll_until(cx, Wait::Flushed, Side::Writer).map_err(io::Error::from)
     }
 
-    /// Sends close_notify after the pending data, half-closes TCP, and completes once the
-    /// peer's close_notify or end of stream has been seen (bounded by the disconnect
-    /// timeout), so that dropping the socket afterwards loses nothing the peer had sent.
+    /// Closes our direction (half-close): the pending data, then close_notify, then the TCP
+    /// write side; completes once they are on the transport. Reading goes on until the
+    /// peer's close_notify or end of stream (read to the end before dropping the socket, or
+    /// what the peer still sends meets a reset).
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if !this.shutdown_started {
             this.shutdown_started = true;
-            this.conn.disconnect_from_host();
+            this.conn.close_write();
         }
-        match this.poll_until(cx, Wait::Disconnected) {
+        match this.poll_until(cx, Wait::WriteClosed, Side::Writer) {
             Poll::Ready(Err(_)) if this.conn.state() == SocketState::UnconnectedState => {
                 Poll::Ready(Ok(()))
             }
