@@ -2,6 +2,7 @@
 //! backend, driver).
 
 mod certificates;
+mod explicit_trust;
 mod handshake;
 mod io;
 mod names;
@@ -36,6 +37,7 @@ pub fn all() -> Vec<Scenario> {
     list.extend(handshake::scenarios());
     list.extend(names::scenarios());
     list.extend(certificates::scenarios());
+    list.extend(explicit_trust::scenarios());
     list.extend(verify_modes::scenarios());
     list.extend(io::scenarios());
     list.extend(verification::scenarios());
