@@ -2,6 +2,7 @@
 //! backend, driver).
 
 mod certificates;
+mod differences;
 mod explicit_trust;
 mod handshake;
 mod io;
@@ -38,6 +39,7 @@ pub fn all() -> Vec<Scenario> {
     list.extend(names::scenarios());
     list.extend(certificates::scenarios());
     list.extend(explicit_trust::scenarios());
+    list.extend(differences::scenarios());
     list.extend(verify_modes::scenarios());
     list.extend(io::scenarios());
     list.extend(verification::scenarios());
