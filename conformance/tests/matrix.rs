@@ -136,7 +136,7 @@ matrix! {
     explicitly_trusted_self_signed_ca_certificate_is_accepted, explicitly_trusted_certificate_still_expires,
     explicitly_trusted_certificate_still_needs_the_right_name,
     explicitly_trusted_certificate_still_needs_the_server_purpose, self_signed_ca_certificate_not_listed_is_rejected,
-    explicitly_trusted_client_certificate_is_accepted,
+    explicitly_trusted_client_certificate_is_accepted, listed_leaf_issued_by_an_unlisted_ca_is_rejected,
     engines_differ_on_cn_fallback_without_san, engines_differ_on_a_trailing_dot_peer_name,
     engines_differ_on_a_ca_leaf_issued_by_a_trusted_ca, engines_differ_on_a_chain_of_100_intermediates,
     x509_limbo_answers_are_the_declared_ones,

@@ -10,7 +10,7 @@ use super::names::detail_missing;
 use super::{exchange, failing, scenario, Scenario};
 use crate::harness::{trusting, Ctx, ServerSide, Side};
 use crate::outcome::{ensure, Check, Outcome};
-use crate::pki::{self, LeafSpec};
+use crate::pki::{self, Authority, LeafSpec};
 
 use rcgen::ExtendedKeyUsagePurpose;
 use SslErrorKind::*;
@@ -35,6 +35,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             rejected(c, &spec, "localhost", &[InvalidPurpose])
         }),
         scenario("self_signed_ca_certificate_not_listed_is_rejected", not_listed),
+        scenario("listed_leaf_issued_by_an_unlisted_ca_is_rejected", pinned_leaf),
         scenario("explicitly_trusted_client_certificate_is_accepted", client_certificate),
     ]
 }
@@ -73,6 +74,18 @@ fn not_listed(ctx: &Ctx) -> Check {
     // it looks for an issuer (CaUsedAsEndEntity), as it did before the explicit-trust rule.
     let fitting =
         !got.is_empty() && got.iter().all(|k| [SelfSignedCertificate, InvalidPurpose].contains(k));
+    ensure(fitting || detail_missing(ctx, &got), || format!("reported {got:?} ({err:?})"))
+}
+
+/// Listing a leaf that someone else issued does not make it a root: OpenSSL would need
+/// `X509_V_FLAG_PARTIAL_CHAIN`, and the explicit-trust rule is for self-signed certificates.
+fn pinned_leaf(ctx: &Ctx) -> Check {
+    let stranger = Authority::root("unlisted root");
+    let id = stranger.leaf(&["localhost"]);
+    let (err, socket, _) = failing(ctx, id.server_config(), trusting(id.leaf()), "localhost")?;
+    let got: Vec<_> = socket.connection().ssl_handshake_errors().iter().map(|e| e.kind).collect();
+    let acceptable = [UnableToGetLocalIssuerCertificate, UnableToVerifyFirstCertificate];
+    let fitting = !got.is_empty() && got.iter().all(|k| acceptable.contains(k));
     ensure(fitting || detail_missing(ctx, &got), || format!("reported {got:?} ({err:?})"))
 }
 
