@@ -744,12 +744,12 @@ mod tests {
         );
         let expired = ca_leaf(-3, -1, |_| {});
         assert_eq!(
-            kinds(&expired, &[expired.clone()], Purpose::ServerAuth, Some("localhost")),
+            kinds(&expired, std::slice::from_ref(&expired), Purpose::ServerAuth, Some("localhost")),
             [SslErrorKind::CertificateExpired]
         );
         let early = ca_leaf(1, 3, |_| {});
         assert_eq!(
-            kinds(&early, &[early.clone()], Purpose::ServerAuth, Some("localhost")),
+            kinds(&early, std::slice::from_ref(&early), Purpose::ServerAuth, Some("localhost")),
             [SslErrorKind::CertificateNotYetValid]
         );
         let client_only = ca_leaf(-1, 2, |p| {
@@ -765,7 +765,12 @@ mod tests {
             p.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
         });
         assert_eq!(
-            kinds(&signing_only, &[signing_only.clone()], Purpose::ServerAuth, Some("localhost")),
+            kinds(
+                &signing_only,
+                std::slice::from_ref(&signing_only),
+                Purpose::ServerAuth,
+                Some("localhost")
+            ),
             [SslErrorKind::InvalidPurpose]
         );
     }
@@ -782,7 +787,7 @@ mod tests {
         let leaf =
             SslCertificate::from_der(params.signed_by(&key, &issuer).unwrap().der()).unwrap();
         assert_eq!(
-            kinds(&leaf, &[leaf.clone()], Purpose::ServerAuth, Some("localhost")),
+            kinds(&leaf, std::slice::from_ref(&leaf), Purpose::ServerAuth, Some("localhost")),
             [SslErrorKind::UnableToGetLocalIssuerCertificate],
             "pinning a leaf is not a root: OpenSSL needs X509_V_FLAG_PARTIAL_CHAIN for that"
         );
