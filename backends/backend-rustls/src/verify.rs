@@ -670,7 +670,8 @@ mod tests {
     }
 
     /// A self-signed certificate for `localhost` as `openssl req -x509` makes it (CA:TRUE),
-    /// valid from `from` to `until` days from now, adjusted by `tweak`.
+    /// valid from `from` to `until` days after 2026-01-01 (the time [`kinds`] verifies at),
+    /// adjusted by `tweak`.
     fn ca_leaf(
         from: i64,
         until: i64,
