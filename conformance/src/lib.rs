@@ -15,6 +15,7 @@
 //! Network traffic stays on 127.0.0.1.
 #![warn(missing_docs)]
 
+pub mod differences;
 pub mod driver;
 pub mod harness;
 pub mod limbo;

@@ -1,5 +1,6 @@
 //! `cargo run -p conformance -- [--backend NAME]... [--format table|markdown|json]`: runs the
-//! whole suite and prints scenario × backend. Exits 1 on any failure, 2 when nothing
+//! whole suite and prints scenario × backend (`--differences`: prints the declared engine
+//! differences instead). Exits 1 on any failure, 2 when nothing
 //! ran (a `--scenario` or `--backend` that matches nothing).
 
 use std::process::ExitCode;
@@ -28,10 +29,22 @@ struct Args {
     /// Only scenarios whose name contains this text.
     #[arg(long, default_value = "")]
     scenario: String,
+    /// Print the declared engine differences (the README's "Where the engines differ, and
+    /// why") as markdown instead of running anything; the scenarios check each row.
+    #[arg(long)]
+    differences: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.differences {
+        print!(
+            "{}\n{}",
+            conformance::differences::markdown(),
+            conformance::differences::limbo_disagreements_markdown()
+        );
+        return ExitCode::SUCCESS;
+    }
     let mut backends = Vec::new();
     for info in sslsocket::available_backends() {
         if !args.backends.is_empty() && !args.backends.iter().any(|b| *b == info.name) {

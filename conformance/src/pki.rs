@@ -252,3 +252,41 @@ pub fn self_signed(names: &[&str]) -> Identity {
     let cert = params.self_signed(&key).expect("self-signed leaf");
     identity(vec![to_ssl(cert.der())], &key)
 }
+
+/// A self-signed CA certificate presented as a leaf, as `openssl req -x509 -subj /CN=NAME
+/// -addext subjectAltName=DNS:NAME` makes it: CA:TRUE, subject and issuer the common name, the
+/// SAN names of `spec`, key identifiers, no key usage, and an extended key usage only when
+/// `spec.purposes` names one. Validity as `spec` says.
+#[must_use]
+pub fn self_signed_ca(spec: &LeafSpec) -> Identity {
+    let key = key();
+    let mut params = CertificateParams::new(spec.names.clone()).expect("valid names");
+    params.distinguished_name.push(DnType::CommonName, spec.common_name.as_str());
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.use_authority_key_identifier_extension = true;
+    params.extended_key_usages.clone_from(&spec.purposes);
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now + spec.valid_from;
+    params.not_after = now + spec.valid_until;
+    let cert = params.self_signed(&key).expect("self-signed CA certificate");
+    identity(vec![to_ssl(cert.der())], &key)
+}
+
+/// A leaf for `common_name` with no subject alternative name at all, issued by `ca`.
+#[must_use]
+pub fn without_san(ca: &Authority, common_name: &str) -> Identity {
+    let mut spec = LeafSpec::new(&[]);
+    spec.common_name = common_name.to_owned();
+    ca.issue(&spec)
+}
+
+/// A leaf for `names` below a chain of `depth` intermediates under `root`; the chain holds
+/// the leaf and every intermediate.
+#[must_use]
+pub fn deep_chain(root: &Authority, depth: usize, names: &[&str]) -> Identity {
+    let mut issuer = root.intermediate("intermediate 1", None);
+    for level in 2..=depth {
+        issuer = issuer.intermediate(&format!("intermediate {level}"), None);
+    }
+    issuer.leaf(names)
+}

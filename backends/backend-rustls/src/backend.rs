@@ -19,7 +19,7 @@ use ssl_api::{
 
 use crate::error::{engine_error, identity_error};
 use crate::session::RustlsSession;
-use crate::verify::{root_hints, trust_anchors, verify_request, ChainVerifier, HandshakeVerifier};
+use crate::verify::{root_hints, verify_request, ChainVerifier, HandshakeVerifier, Trust};
 
 /// The backend's name, as [`SslBackend::name`] reports it.
 pub const NAME: &str = "rustls";
@@ -193,7 +193,7 @@ impl RustlsContext {
             Role::Server => SslMode::SslServerMode,
         };
         let verify = config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone;
-        let anchors = if verify { trust_anchors(&config.ca_certificates)? } else { Vec::new() };
+        let trust = if verify { Trust::new(&config.ca_certificates)? } else { Trust::default() };
         let identity = identity(config)?;
 
         let (engine, clock) = match role {
@@ -229,7 +229,7 @@ impl RustlsContext {
                     .with_protocol_versions(versions)
                     .map_err(|e| engine_error(&e))?;
                 let builder = if verify {
-                    let hints = root_hints(&anchors);
+                    let hints = root_hints(trust.anchors());
                     builder.with_client_cert_verifier(Arc::new(HandshakeVerifier::new(
                         algorithms, hints,
                     )))
@@ -252,7 +252,7 @@ impl RustlsContext {
             }
         };
         let chain_verifier =
-            verify.then(|| Arc::new(ChainVerifier::new(role, anchors, algorithms, clock)));
+            verify.then(|| Arc::new(ChainVerifier::new(role, trust, algorithms, clock)));
         Ok(RustlsContext { engine, chain_verifier })
     }
 

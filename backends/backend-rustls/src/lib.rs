@@ -37,6 +37,13 @@
 //! resuming costs no path validation (raw rustls checks nothing on resumption) yet a
 //! certificate that expires meanwhile is reported within a minute.
 //!
+//! **Explicit trust.** A peer whose certificate is byte-for-byte one of the configured
+//! `ca_certificates`, and self-signed, is trusted as that anchor, as OpenSSL trusts it: the
+//! certificate `openssl req -x509` makes says CA:TRUE, which webpki alone refuses in a peer
+//! (`CaUsedAsEndEntity`). Its validity period, its extended key usage and key usage for the
+//! role (where present) and the peer name are still checked and reported with their kinds; a
+//! self-signed certificate that is not in the list is rejected as before.
+//!
 //! ## Features
 //!
 //! Certificate verification, ALPN (client and server), session tickets and resumption, client

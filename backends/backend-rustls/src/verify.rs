@@ -35,6 +35,19 @@
 //! The age limit bounds what the time difference can hide: a certificate that expires (or a
 //! `not_before` that passes) after the original handshake is reported by resumed sessions
 //! within a minute, where raw rustls would never check a resumed session again.
+//!
+//! ## Explicit trust
+//!
+//! A peer whose end-entity certificate is byte-for-byte one of the configured CA certificates,
+//! and names itself as its issuer, is trusted as that anchor, as OpenSSL trusts a self-signed
+//! certificate found in its store ([`Trust::explicitly_trusts`]). webpki alone would refuse
+//! it when it says CA:TRUE (`CaUsedAsEndEntity`), which is what `openssl req -x509` writes: the
+//! user named this very certificate as trusted, and every other engine (and curl, and Python's
+//! `ssl`) accepts it. Trust comes from the configuration only: a certificate not in the list
+//! is validated by webpki as any other, and nothing else is relaxed. What stays checked
+//! ([`explicit_trust_errors`]): the validity period, the extended key usage and key usage for
+//! the role where present, and (by webpki, as for any peer) the name; the handshake signature
+//! still proves that the peer holds the key.
 
 use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
@@ -53,6 +66,8 @@ use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use ssl_api::{
     ConfigError, Feature, Purpose, Role, SslCertificate, SslError, SslErrorKind, VerifyRequest,
 };
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
 
 use crate::backend::NAME;
 use crate::error::verify_error_kind;
@@ -84,9 +99,9 @@ pub(crate) const VERDICT_MAX_AGE: Duration = Duration::from_secs(60);
 /// The trust checks of one context, run per session on the chain the peer sent. Shared by
 /// every session of the context, across threads.
 pub(crate) struct ChainVerifier {
-    roots: Vec<TrustAnchor<'static>>,
+    trust: Trust,
     algorithms: WebPkiSupportedAlgorithms,
-    usage: webpki::KeyUsage,
+    purpose: Purpose,
     clock: Arc<dyn TimeProvider>,
     /// The verdicts resumed sessions may reuse.
     verdicts: Mutex<Verdicts>,
@@ -95,22 +110,22 @@ pub(crate) struct ChainVerifier {
 }
 
 impl ChainVerifier {
-    /// Verifies peers of a `role` end (a client verifies server certificates) against `roots`
+    /// Verifies peers of a `role` end (a client verifies server certificates) against `trust`
     /// at the time given by `clock` (the rustls config's own `time_provider`).
     pub(crate) fn new(
         role: Role,
-        roots: Vec<TrustAnchor<'static>>,
+        trust: Trust,
         algorithms: WebPkiSupportedAlgorithms,
         clock: Arc<dyn TimeProvider>,
     ) -> ChainVerifier {
-        let usage = match role {
-            Role::Client => webpki::KeyUsage::server_auth(),
-            Role::Server => webpki::KeyUsage::client_auth(),
+        let purpose = match role {
+            Role::Client => Purpose::ServerAuth,
+            Role::Server => Purpose::ClientAuth,
         };
         ChainVerifier {
-            roots,
+            trust,
             algorithms,
-            usage,
+            purpose,
             clock,
             verdicts: Mutex::new(Verdicts::default()),
             path_validations: AtomicU64::new(0),
@@ -158,7 +173,7 @@ impl ChainVerifier {
         self.clock.current_time().unwrap_or_else(UnixTime::now)
     }
 
-    /// [`verify_chain_at`] with this context's roots, counted.
+    /// [`verify_chain_at`] with this context's trust, counted.
     fn validate(
         &self,
         now: UnixTime,
@@ -166,7 +181,7 @@ impl ChainVerifier {
         name: Option<&ServerName<'_>>,
     ) -> Vec<SslError> {
         self.path_validations.fetch_add(1, Ordering::Relaxed);
-        verify_chain_at(&self.roots, self.algorithms, self.usage, now, chain, name)
+        verify_chain_at(&self.trust, self.algorithms, self.purpose, now, chain, name)
     }
 
     /// The kept verdicts. Nothing but an allocation can fail while they are locked, and even
@@ -269,16 +284,18 @@ impl Verdicts {
 
 /// The trust checks shared by handshakes ([`ChainVerifier`]) and
 /// [`SslBackend::verify_chain`](ssl_api::SslBackend::verify_chain): path validation of
-/// `chain` (leaf first) to `roots` for `usage` at `now`
-/// (`webpki::EndEntityCert::verify_for_usage`), then, when `name` is given, the name check
+/// `chain` (leaf first) to `trust` for `purpose` at `now`
+/// (`webpki::EndEntityCert::verify_for_usage`) — or, for a leaf the configuration trusts
+/// explicitly ([`Trust::explicitly_trusts`]), the checks that rule keeps
+/// ([`explicit_trust_errors`]) — then, when `name` is given, the name check
 /// (`verify_is_valid_for_subject_name`). Every error found, empty when trusted.
 ///
 /// webpki stops at the first path error and never says which certificate caused it, so
 /// each error names the leaf.
 pub(crate) fn verify_chain_at(
-    roots: &[TrustAnchor<'_>],
+    trust: &Trust,
     algorithms: WebPkiSupportedAlgorithms,
-    usage: webpki::KeyUsage,
+    purpose: Purpose,
     now: UnixTime,
     chain: &[CertificateDer<'_>],
     name: Option<&ServerName<'_>>,
@@ -294,11 +311,25 @@ pub(crate) fn verify_chain_at(
     };
 
     let mut errors = Vec::new();
-    if let Err(err) =
-        end_entity.verify_for_usage(algorithms.all, roots, intermediates, now, usage, None, None)
-    {
-        let last = intermediates.last().and_then(|der| SslCertificate::from_der(der).ok());
-        errors.push(error(verify_error_kind(&err, leaf.as_ref(), last.as_ref())));
+    match &leaf {
+        Some(trusted) if trust.explicitly_trusts(leaf_der) => {
+            errors.extend(explicit_trust_errors(trusted, purpose, now).into_iter().map(error));
+        }
+        _ => {
+            let usage = key_usage(purpose);
+            if let Err(err) = end_entity.verify_for_usage(
+                algorithms.all,
+                &trust.anchors,
+                intermediates,
+                now,
+                usage,
+                None,
+                None,
+            ) {
+                let last = intermediates.last().and_then(|der| SslCertificate::from_der(der).ok());
+                errors.push(error(verify_error_kind(&err, leaf.as_ref(), last.as_ref())));
+            }
+        }
     }
     if let Some(name) = name {
         if let Err(err) = end_entity.verify_is_valid_for_subject_name(name) {
@@ -306,6 +337,71 @@ pub(crate) fn verify_chain_at(
         }
     }
     errors
+}
+
+/// What the explicit-trust rule still checks on `leaf`, a configured CA certificate the peer
+/// presented as its own, for `purpose` at `now`; the kinds of what fails, empty when nothing
+/// does. The name is checked by the caller, as for every peer.
+///
+/// - The validity period, as webpki's path validation checks it on every certificate:
+///   `CertificateNotYetValid` before notBefore, `CertificateExpired` after notAfter.
+/// - Where present, the extended key usage must name the purpose (id-kp-serverAuth for a
+///   server, id-kp-clientAuth for a client; `anyExtendedKeyUsage` is not enough), as webpki's
+///   `KeyUsage::server_auth` / `client_auth` require of every certificate, and the key usage
+///   must allow a TLS key (digitalSignature, keyEncipherment or keyAgreement for a server;
+///   digitalSignature or keyAgreement for a client), as OpenSSL's purpose check
+///   (`X509_check_purpose` with `X509_PURPOSE_SSL_SERVER` / `_SSL_CLIENT`) requires.
+///   Otherwise `InvalidPurpose`, which is also the answer for extensions that cannot be read.
+///
+/// webpki has no public call that checks one certificate's validity or usages outside path
+/// building (its `check_issuer_independent_properties` refuses CA:TRUE first), so the fields
+/// are read with x509-parser, the parser `SslCertificate` itself is built on.
+fn explicit_trust_errors(
+    leaf: &SslCertificate,
+    purpose: Purpose,
+    now: UnixTime,
+) -> Vec<SslErrorKind> {
+    let mut kinds = Vec::new();
+    let now = UNIX_EPOCH + Duration::from_secs(now.as_secs());
+    if now < leaf.effective_date() {
+        kinds.push(SslErrorKind::CertificateNotYetValid);
+    } else if now > leaf.expiry_date() {
+        kinds.push(SslErrorKind::CertificateExpired);
+    }
+    if !usages_allow(leaf.to_der(), purpose) {
+        kinds.push(SslErrorKind::InvalidPurpose);
+    }
+    kinds
+}
+
+/// Whether the extended key usage and key usage of the certificate `der`, where present,
+/// allow `purpose` (see [`explicit_trust_errors`]). False when they cannot be read.
+fn usages_allow(der: &[u8], purpose: Purpose) -> bool {
+    let Ok((_, cert)) = X509Certificate::from_der(der) else { return false };
+    let (Ok(eku), Ok(ku)) = (cert.extended_key_usage(), cert.key_usage()) else { return false };
+    let eku_allows = eku.is_none_or(|eku| match purpose {
+        Purpose::ServerAuth => eku.value.server_auth,
+        Purpose::ClientAuth => eku.value.client_auth,
+    });
+    let ku_allows = ku.is_none_or(|ku| {
+        let ku = ku.value;
+        match purpose {
+            Purpose::ServerAuth => {
+                ku.digital_signature() || ku.key_encipherment() || ku.key_agreement()
+            }
+            Purpose::ClientAuth => ku.digital_signature() || ku.key_agreement(),
+        }
+    });
+    eku_allows && ku_allows
+}
+
+/// webpki's extended key usage requirement for `purpose`: the purpose's OID when the
+/// certificate has the extension.
+fn key_usage(purpose: Purpose) -> webpki::KeyUsage {
+    match purpose {
+        Purpose::ServerAuth => webpki::KeyUsage::server_auth(),
+        Purpose::ClientAuth => webpki::KeyUsage::client_auth(),
+    }
 }
 
 /// [`SslBackend::verify_chain`](ssl_api::SslBackend::verify_chain) on webpki, with the
@@ -321,13 +417,10 @@ pub(crate) fn verify_request(request: &VerifyRequest<'_>) -> Result<Vec<SslError
     if request.max_intermediates.is_some() {
         return Err(ConfigError::Unsupported { backend: NAME, feature: Feature::PeerVerifyDepth });
     }
-    let roots = trust_anchors(request.trust)?;
+    let trust = Trust::new(request.trust)?;
     let algorithms =
         rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-    let usage = match request.purpose {
-        Purpose::ServerAuth => webpki::KeyUsage::server_auth(),
-        Purpose::ClientAuth => webpki::KeyUsage::client_auth(),
-    };
+    let purpose = request.purpose;
     let since_epoch = request.at.duration_since(UNIX_EPOCH).unwrap_or_default();
     let now = UnixTime::since_unix_epoch(since_epoch);
     let chain: Vec<CertificateDer<'_>> =
@@ -336,32 +429,62 @@ pub(crate) fn verify_request(request: &VerifyRequest<'_>) -> Result<Vec<SslError
         None => None,
         Some(Ok(name)) => Some(name),
         Some(Err(_)) => {
-            let mut errors = verify_chain_at(&roots, algorithms, usage, now, &chain, None);
+            let mut errors = verify_chain_at(&trust, algorithms, purpose, now, &chain, None);
             let leaf = request.chain.first().cloned();
             errors.push(SslError::new(SslErrorKind::HostNameMismatch, leaf));
             return Ok(errors);
         }
     };
-    Ok(verify_chain_at(&roots, algorithms, usage, now, &chain, name.as_ref()))
+    Ok(verify_chain_at(&trust, algorithms, purpose, now, &chain, name.as_ref()))
 }
 
-/// Reads `cas` as trust anchors (`webpki::anchor_from_trusted_cert`). A certificate webpki
-/// cannot use as an anchor is skipped, as rustls's `RootCertStore::add_parsable_certificates`
-/// does: dropping an anchor only narrows trust (fails closed), and one odd certificate in a
-/// system store must not break every context.
-///
-/// # Errors
-/// None today; the `Result` keeps room for engines that refuse a store outright.
-pub(crate) fn trust_anchors(
-    cas: &[SslCertificate],
-) -> Result<Vec<TrustAnchor<'static>>, ConfigError> {
-    Ok(cas
-        .iter()
-        .filter_map(|ca| {
-            let der = CertificateDer::from(ca.to_der());
-            webpki::anchor_from_trusted_cert(&der).map(|anchor| anchor.to_owned()).ok()
-        })
-        .collect())
+/// What a context (or a `verify_chain` request) trusts: the anchors webpki builds paths to,
+/// and the configured CA certificates that may be trusted explicitly as a peer's own.
+#[derive(Default)]
+pub(crate) struct Trust {
+    anchors: Vec<TrustAnchor<'static>>,
+    /// The DER of every configured CA certificate that names itself as its issuer.
+    self_issued: Vec<CertificateDer<'static>>,
+}
+
+impl Trust {
+    /// Reads `cas` as trust anchors (`webpki::anchor_from_trusted_cert`). A certificate webpki
+    /// cannot use as an anchor is skipped, as rustls's `RootCertStore::add_parsable_certificates`
+    /// does: dropping an anchor only narrows trust (fails closed), and one odd certificate in a
+    /// system store must not break every context. The self-issued ones
+    /// ([`SslCertificate::is_self_signed`]) are also kept whole, for
+    /// [`explicitly_trusts`](Self::explicitly_trusts).
+    ///
+    /// # Errors
+    /// None today; the `Result` keeps room for engines that refuse a store outright.
+    pub(crate) fn new(cas: &[SslCertificate]) -> Result<Trust, ConfigError> {
+        let mut trust = Trust::default();
+        for ca in cas {
+            let der = CertificateDer::from(ca.to_der().to_vec());
+            let Ok(anchor) = webpki::anchor_from_trusted_cert(&der).map(|a| a.to_owned()) else {
+                continue;
+            };
+            trust.anchors.push(anchor);
+            if ca.is_self_signed() {
+                trust.self_issued.push(der);
+            }
+        }
+        Ok(trust)
+    }
+
+    /// The anchors, in configuration order.
+    pub(crate) fn anchors(&self) -> &[TrustAnchor<'static>] {
+        &self.anchors
+    }
+
+    /// Whether `leaf` is trusted as an anchor itself: byte-for-byte one of the configured CA
+    /// certificates, and one that names itself as its issuer (subject equals issuer, key
+    /// identifiers agree), as OpenSSL decides a certificate is self-signed. A configured
+    /// certificate issued by someone else is not a root for OpenSSL either (it would need
+    /// `X509_V_FLAG_PARTIAL_CHAIN`), so it stays an ordinary anchor for webpki.
+    pub(crate) fn explicitly_trusts(&self, leaf: &CertificateDer<'_>) -> bool {
+        self.self_issued.iter().any(|ca| ca.as_ref() == leaf.as_ref())
+    }
 }
 
 /// The subjects of `anchors` as a server's certificate-request hints.
@@ -464,8 +587,8 @@ impl fmt::Debug for HandshakeVerifier {
 impl fmt::Debug for ChainVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChainVerifier")
-            .field("roots", &self.roots.len())
-            .field("usage", &self.usage)
+            .field("anchors", &self.trust.anchors.len())
+            .field("purpose", &self.purpose)
             .finish_non_exhaustive()
     }
 }
@@ -490,7 +613,12 @@ mod tests {
     fn verifier() -> ChainVerifier {
         let algorithms =
             rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-        ChainVerifier::new(Role::Client, Vec::new(), algorithms, Arc::new(DefaultTimeProvider))
+        ChainVerifier::new(
+            Role::Client,
+            Trust::default(),
+            algorithms,
+            Arc::new(DefaultTimeProvider),
+        )
     }
 
     fn self_signed(name: &str) -> CertificateDer<'static> {
@@ -539,5 +667,130 @@ mod tests {
         assert_eq!(verifier.path_validations(), validations, "the newest is kept");
         verifier.verify_resumed(&chain, names.first());
         assert_eq!(verifier.path_validations(), validations + 1, "the oldest was evicted");
+    }
+
+    /// A self-signed certificate for `localhost` as `openssl req -x509` makes it (CA:TRUE),
+    /// valid from `from` to `until` days after 2026-01-01 (the time [`kinds`] verifies at),
+    /// adjusted by `tweak`.
+    fn ca_leaf(
+        from: i64,
+        until: i64,
+        tweak: impl FnOnce(&mut rcgen::CertificateParams),
+    ) -> SslCertificate {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.not_before = shifted(rcgen::date_time_ymd(2026, 1, 1), from);
+        params.not_after = shifted(rcgen::date_time_ymd(2026, 1, 1), until);
+        tweak(&mut params);
+        let cert = params.self_signed(&key).unwrap();
+        SslCertificate::from_der(cert.der()).unwrap()
+    }
+
+    /// `time` plus `days` (negative: before).
+    fn shifted<T>(time: T, days: i64) -> T
+    where
+        T: std::ops::Add<Duration, Output = T> + std::ops::Sub<Duration, Output = T>,
+    {
+        let shift = Duration::from_secs(86_400 * days.unsigned_abs());
+        if days < 0 {
+            time - shift
+        } else {
+            time + shift
+        }
+    }
+
+    /// The kinds `verify_chain` reports for `leaf` alone, trusting `trust`, as `purpose`, at
+    /// the reference time of [`ca_leaf`], checking `host`.
+    fn kinds(
+        leaf: &SslCertificate,
+        trust: &[SslCertificate],
+        purpose: Purpose,
+        host: Option<&str>,
+    ) -> Vec<SslErrorKind> {
+        let at = UNIX_EPOCH + Duration::from_secs(1_767_225_600); // 2026-01-01
+        let chain = [leaf.clone()];
+        let request = VerifyRequest::new(&chain, trust, at, purpose).with_host(host);
+        verify_request(&request).unwrap().into_iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn a_ca_certificate_the_configuration_lists_is_trusted_as_the_peers_own() {
+        let cert = ca_leaf(-1, 2, |_| {});
+        let trusted = [cert.clone()];
+        assert_eq!(kinds(&cert, &trusted, Purpose::ServerAuth, Some("localhost")), []);
+        assert_eq!(kinds(&cert, &trusted, Purpose::ClientAuth, None), []);
+    }
+
+    #[test]
+    fn a_ca_certificate_the_configuration_does_not_list_is_rejected_as_before() {
+        let cert = ca_leaf(-1, 2, |_| {});
+        let other = ca_leaf(-1, 2, |_| {});
+        assert_eq!(
+            kinds(&cert, &[other], Purpose::ServerAuth, Some("localhost")),
+            [SslErrorKind::InvalidPurpose],
+            "webpki's CaUsedAsEndEntity"
+        );
+        assert_eq!(kinds(&cert, &[], Purpose::ServerAuth, None), [SslErrorKind::InvalidPurpose]);
+    }
+
+    #[test]
+    fn an_explicitly_trusted_certificate_is_still_checked_for_name_time_and_purpose() {
+        let cert = ca_leaf(-1, 2, |_| {});
+        let trusted = [cert.clone()];
+        assert_eq!(
+            kinds(&cert, &trusted, Purpose::ServerAuth, Some("elsewhere.example")),
+            [SslErrorKind::HostNameMismatch]
+        );
+        let expired = ca_leaf(-3, -1, |_| {});
+        assert_eq!(
+            kinds(&expired, std::slice::from_ref(&expired), Purpose::ServerAuth, Some("localhost")),
+            [SslErrorKind::CertificateExpired]
+        );
+        let early = ca_leaf(1, 3, |_| {});
+        assert_eq!(
+            kinds(&early, std::slice::from_ref(&early), Purpose::ServerAuth, Some("localhost")),
+            [SslErrorKind::CertificateNotYetValid]
+        );
+        let client_only = ca_leaf(-1, 2, |p| {
+            p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        });
+        let trusted = [client_only.clone()];
+        assert_eq!(
+            kinds(&client_only, &trusted, Purpose::ServerAuth, Some("localhost")),
+            [SslErrorKind::InvalidPurpose]
+        );
+        assert_eq!(kinds(&client_only, &trusted, Purpose::ClientAuth, None), []);
+        let signing_only = ca_leaf(-1, 2, |p| {
+            p.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+        });
+        assert_eq!(
+            kinds(
+                &signing_only,
+                std::slice::from_ref(&signing_only),
+                Purpose::ServerAuth,
+                Some("localhost")
+            ),
+            [SslErrorKind::InvalidPurpose]
+        );
+    }
+
+    #[test]
+    fn a_listed_certificate_issued_by_an_unlisted_ca_is_not_trusted_explicitly() {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.distinguished_name.push(rcgen::DnType::CommonName, "unlisted CA");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let leaf =
+            SslCertificate::from_der(params.signed_by(&key, &issuer).unwrap().der()).unwrap();
+        assert_eq!(
+            kinds(&leaf, std::slice::from_ref(&leaf), Purpose::ServerAuth, Some("localhost")),
+            [SslErrorKind::UnableToGetLocalIssuerCertificate],
+            "pinning a leaf is not a root: OpenSSL needs X509_V_FLAG_PARTIAL_CHAIN for that"
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! backend, driver).
 
 mod certificates;
+mod differences;
+mod explicit_trust;
 mod handshake;
 mod io;
 mod names;
@@ -36,6 +38,8 @@ pub fn all() -> Vec<Scenario> {
     list.extend(handshake::scenarios());
     list.extend(names::scenarios());
     list.extend(certificates::scenarios());
+    list.extend(explicit_trust::scenarios());
+    list.extend(differences::scenarios());
     list.extend(verify_modes::scenarios());
     list.extend(io::scenarios());
     list.extend(verification::scenarios());

@@ -72,7 +72,8 @@ pub enum Command {
     /// Serve TLS, like `openssl s_server`; prints `listening on ADDR:PORT` first.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
-    /// `connect` with every compiled backend, side by side.
+    /// `connect` with every compiled backend, side by side; ends with `engines disagree: …`
+    /// when some connect and others do not.
     #[command(after_help = PROBE_EXAMPLES)]
     Probe(ProbeArgs),
 }

@@ -574,3 +574,160 @@ fn serve_and_connect_on_every_backend_pair() {
         }
     }
 }
+
+// ---- explicit trust and engine disagreements ---------------------------------------------
+
+/// `openssl req -x509` as a new user makes a test server's certificate, in `pki`'s directory:
+/// NAME.pem and NAME.key, CA:TRUE, CN=localhost, plus `extra` arguments.
+fn openssl_req_x509(pki: &Pki, name: &str, extra: &[&str]) {
+    let (cert, key) = (pki.path(&format!("{name}.pem")), pki.path(&format!("{name}.key")));
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &cert,
+        "-subj",
+        "/CN=localhost",
+        "-days",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = run(openssl(), &args, b"");
+    assert_eq!(code, 0, "openssl req: {out}\n{err}");
+}
+
+/// A self-signed CA:TRUE certificate for localhost made with rcgen (NAME.pem, NAME.key), valid
+/// in 2020 only when `expired`.
+fn self_signed_ca(pki: &Pki, name: &str, expired: bool) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "localhost");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    if expired {
+        params.not_before = date_time_ymd(2020, 1, 1);
+        params.not_after = date_time_ymd(2021, 1, 1);
+    }
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(pki.dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+    std::fs::write(pki.dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+}
+
+/// `openssl s_server -www` presenting NAME.pem on a free port of 127.0.0.1.
+fn openssl_www(pki: &Pki, name: &str) -> (Running, u16) {
+    let (cert, key) = (pki.path(&format!("{name}.pem")), pki.path(&format!("{name}.key")));
+    let server = Running::spawn(
+        openssl(),
+        &["s_server", "-accept", "127.0.0.1:0", "-www", "-cert", &cert, "-key", &key],
+    );
+    let accept = server.line_starting("ACCEPT");
+    let port = accept.rsplit(':').next().unwrap().parse().unwrap();
+    (server, port)
+}
+
+/// `sslsock probe 127.0.0.1:PORT --no-system-ca ARGS…` in both renderings: (exit status, the
+/// reports, the text output).
+fn probe(port: u16, args: &[&str]) -> (i32, Vec<Value>, String) {
+    let target = format!("127.0.0.1:{port}");
+    let mut all = vec!["probe", &target, "--no-system-ca", "--read-timeout", "0.5"];
+    all.extend_from_slice(args);
+    let (code, text, _) = sslsock(&all);
+    all.push("--json");
+    let (json_code, out, err) = sslsock(&all);
+    assert_eq!(code, json_code, "{text}\n{out}");
+    let reports: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    (code, reports.as_array().unwrap().clone(), text)
+}
+
+/// The backends whose features include `DetailedVerifyErrors`.
+fn detailed_backends() -> Vec<String> {
+    let (code, out, _) = sslsock(&["backends", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["features"].as_array().unwrap().iter().any(|f| f == "DetailedVerifyErrors"))
+        .map(|b| b["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn probe_trusts_an_openssl_req_x509_certificate_given_as_cafile_on_every_backend() {
+    let pki = Pki::new();
+    openssl_req_x509(&pki, "c", &["-addext", "subjectAltName=DNS:localhost"]);
+    let (_server, port) = openssl_www(&pki, "c");
+    let cafile = pki.path("c.pem");
+    let (code, reports, text) = probe(port, &["--cafile", &cafile, "--peer-name", "localhost"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(reports.len() >= 2, "{text}");
+    for report in &reports {
+        assert_eq!(report["encrypted"], true, "{report}");
+        assert_eq!(kinds(report), Vec::<String>::new(), "{report}");
+    }
+    assert!(!text.contains("engines disagree"), "{text}");
+
+    // Not given as a CA certificate: every backend rejects it, and they agree.
+    let other = pki.path("ca.pem");
+    let (code, reports, text) = probe(port, &["--cafile", &other, "--peer-name", "localhost"]);
+    assert_eq!(code, 1, "{text}");
+    for report in &reports {
+        assert_eq!(report["encrypted"], false, "{report}");
+        assert!(!kinds(report).is_empty(), "{report}");
+    }
+    assert!(!text.contains("engines disagree"), "{text}");
+}
+
+#[test]
+fn an_explicitly_trusted_certificate_still_expires_and_still_needs_its_name() {
+    let pki = Pki::new();
+    self_signed_ca(&pki, "old", true);
+    let (_server, port) = openssl_www(&pki, "old");
+    let cafile = pki.path("old.pem");
+    let (code, reports, text) = probe(port, &["--cafile", &cafile, "--peer-name", "localhost"]);
+    assert_eq!(code, 1, "{text}");
+    let detailed = detailed_backends();
+    let fits = |report: &Value, kind: &str| {
+        // A backend without detailed verify errors may name none (native-tls), and says so;
+        // rustls, whose rule this is, and OpenSSL name the kind.
+        let got = kinds(report);
+        let vague = !detailed.iter().any(|b| report["backend"] == b.as_str())
+            && report["backend"] != "rustls";
+        got == [kind] || (vague && got == ["UnspecifiedError"])
+    };
+    for report in &reports {
+        assert!(fits(report, "CertificateExpired"), "{report}");
+    }
+
+    self_signed_ca(&pki, "current", false);
+    let (_server, port) = openssl_www(&pki, "current");
+    let cafile = pki.path("current.pem");
+    let (code, reports, text) =
+        probe(port, &["--cafile", &cafile, "--peer-name", "elsewhere.example"]);
+    assert_eq!(code, 1, "{text}");
+    for report in &reports {
+        assert!(fits(report, "HostNameMismatch"), "{report}");
+    }
+}
+
+#[test]
+fn probe_says_when_engines_disagree() {
+    // No subjectAltName: OpenSSL falls back to the CN, webpki does not (a declared difference).
+    let pki = Pki::new();
+    openssl_req_x509(&pki, "cn-only", &[]);
+    let (_server, port) = openssl_www(&pki, "cn-only");
+    let cafile = pki.path("cn-only.pem");
+    let (code, _, text) = probe(port, &["--cafile", &cafile, "--peer-name", "localhost"]);
+    assert_eq!(code, 1, "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert_eq!(
+        last, "engines disagree: rustls rejects (HostNameMismatch), openssl and native accept",
+        "{text}"
+    );
+}
