@@ -62,8 +62,8 @@ const SERVER_ALPN: bool = false;
 ///   the engine's security level (no `SSL_CTX` behind its builders), so it cannot be lowered.
 ///
 /// TLS 1.0 and 1.1 can be configured and run at the platform library's own security level.
-/// Where that is OpenSSL 3 at level 1 or above (Debian: 2), which disables them, a range of
-/// TLS 1.0 / 1.1 only is refused before any byte with
+/// Where that is OpenSSL 3 at level 1 or above (Debian: 2), which refuses their handshake
+/// signatures, a range of TLS 1.0 / 1.1 only is refused before any byte with
 /// [`ConfigError::ProtocolBelowSecurityLevel`] (libssl is asked, see
 /// `libssl_common::levels::refusal`); a range reaching TLS 1.2 negotiates TLS 1.2 or later.
 ///

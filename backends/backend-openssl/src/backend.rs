@@ -40,10 +40,11 @@ const SESSION_ID_CONTEXT: &[u8] = b"sslsocket backend-openssl";
 /// Every protocol value but `UnknownProtocol` is accepted. The engine's security level is
 /// libssl's own (Debian builds OpenSSL at level 2) and is never lowered as a side effect of
 /// another setting: only `danger_allow_weak_crypto` sets level 0, for every connection of that
-/// configuration. At level 1 and above OpenSSL 3 disables TLS 1.0 and 1.1, so a range that
-/// includes them and newer versions (`TlsV1_0OrLater`, `TlsV1_1OrLater`, `AnyProtocol`)
-/// negotiates TLS 1.2 or 1.3 and refuses weak certificates as `SecureProtocols` does, and a
-/// range of TLS 1.0 / 1.1 only is refused before any byte with
+/// configuration. At level 1 and above OpenSSL 3 refuses the handshake signatures of TLS
+/// 1.0 and 1.1, so a range that includes them and newer versions (`TlsV1_0OrLater`,
+/// `TlsV1_1OrLater`, `AnyProtocol`) negotiates TLS 1.2 or 1.3 with modern peers and refuses
+/// weak certificates as `SecureProtocols` does, and a range of TLS 1.0 / 1.1 only is refused
+/// before any byte with
 /// [`ConfigError::ProtocolBelowSecurityLevel`] (libssl is asked, see
 /// [`libssl_common::levels::refusal`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

@@ -250,9 +250,13 @@ pub enum ConfigError {
         /// The cipher's name.
         name: String,
     },
-    /// Every version `protocol` allows is refused by the engine at its security level (OpenSSL
-    /// 3 disables TLS 1.0 and 1.1 at level 1 and above; Debian builds it at level 2). A range
-    /// that also allows TLS 1.2 or 1.3 is never refused this way: it negotiates those.
+    /// The engine cannot carry out the versions `protocol` allows (TLS 1.0 / 1.1 only) at its
+    /// security level: OpenSSL 3 refuses their SHA-1 and MD5-SHA1 handshake signatures at
+    /// level 1 and above (Debian builds it at level 2) and the versions themselves from level
+    /// 3, so at most a suite without forward secrecy or handshake signature (RSA key
+    /// transport) could still complete. The backend asks the engine (one in-memory handshake
+    /// with itself at that level) rather than assume. A range that also allows TLS 1.2 or 1.3
+    /// is never refused this way: it negotiates those.
     /// `SslConfiguration::danger_allow_weak_crypto` lowers the level, on a backend with
     /// `Feature::WeakCrypto`.
     #[error(
