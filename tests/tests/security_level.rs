@@ -314,3 +314,22 @@ fn a_weak_peer_key_or_signature_is_the_same_kind_on_openssl_and_native() {
         }
     });
 }
+
+/// The setting is part of the configuration the engine contexts are shared by: a socket
+/// without it never gets the context of one with it (nor the reverse), while equal
+/// configurations share one (on the backends that accept the setting: openssl).
+#[cfg(feature = "openssl")]
+#[test]
+fn weak_crypto_is_part_of_the_context_cache_key() {
+    let ca = conformance::pki::Authority::root("cache key root");
+    let backend = sslsocket::registry::backend("openssl").unwrap();
+    assert!(weak_crypto(&backend));
+    let strict = client_config(&ca.certificate);
+    let weak = SslConfiguration { danger_allow_weak_crypto: true, ..strict.clone() };
+    let context = |config: &SslConfiguration| {
+        sslsocket::registry::context_for(&backend, config, sslsocket::Role::Client).unwrap()
+    };
+    assert!(Arc::ptr_eq(&context(&strict), &context(&strict.clone())), "{}", backend.name());
+    assert!(!Arc::ptr_eq(&context(&strict), &context(&weak)), "{}", backend.name());
+    assert!(Arc::ptr_eq(&context(&weak), &context(&weak.clone())), "{}", backend.name());
+}
