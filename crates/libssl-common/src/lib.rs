@@ -8,7 +8,19 @@
 //!   protocol range (asked of libssl itself, never assumed), for the typed refusal of TLS 1.0
 //!   and 1.1 before any byte.
 //!
-//! Internal to sslsocket: used by `backend-openssl` and `backend-native` only; no stability
+//! ```
+//! use libssl_common::reasons;
+//! use ssl_api::TlsErrorKind;
+//!
+//! // SSL_R_WRONG_VERSION_NUMBER: the peer does not speak TLS.
+//! assert_eq!(reasons::kind(267), Some(TlsErrorKind::InvalidMessage));
+//! // SSL_AD_REASON_OFFSET + handshake_failure (40): a received alert.
+//! assert_eq!(reasons::kind(1040), Some(TlsErrorKind::AlertReceived));
+//! // A code the table does not know is the backend's to call `Internal`.
+//! assert_eq!(reasons::kind(1), None);
+//! ```
+//!
+//! No features. Internal to sslsocket: used by `backend-openssl` and `backend-native` only; no stability
 //! promise beyond theirs.
 #![warn(missing_docs)]
 
