@@ -58,8 +58,14 @@ const SERVER_ALPN: bool = false;
 ///   negotiates at most TLS 1.2; ranges reaching TLS 1.3 are clamped to TLS 1.2 there. On
 ///   Apple platforms clients cannot do TLS 1.3 either.
 ///
-/// TLS 1.0 and 1.1 can be configured; whether they work is the platform library's decision
-/// (Debian's OpenSSL refuses them at its default security level).
+/// - `danger_allow_weak_crypto` (`Unsupported(WeakCrypto)`): native-tls gives no access to
+///   the engine's security level (no `SSL_CTX` behind its builders), so it cannot be lowered.
+///
+/// TLS 1.0 and 1.1 can be configured and run at the platform library's own security level.
+/// Where that is OpenSSL 3 at level 1 or above (Debian: 2), which refuses their handshake
+/// signatures, a range of TLS 1.0 / 1.1 only is refused before any byte with
+/// [`ConfigError::ProtocolBelowSecurityLevel`] (libssl is asked, see
+/// `libssl_common::levels::refusal`); a range reaching TLS 1.2 negotiates TLS 1.2 or later.
 ///
 /// Certificate verification: see the crate docs. In short, a client in `VerifyPeer` verifies
 /// strictly and a rejected certificate fails the handshake; nothing else is verified.
@@ -165,7 +171,8 @@ impl NativeContext {
     /// # Errors
     /// [`ConfigError::Unsupported`] for what native-tls cannot do (see [`NativeBackend`]);
     /// [`ConfigError::UnsupportedProtocol`] for `UnknownProtocol` and TLS 1.3 only where it is
-    /// missing; [`ConfigError::MissingIdentity`] for a server without certificate and key, or
+    /// missing; [`ConfigError::ProtocolBelowSecurityLevel`] for TLS 1.0 / 1.1 only where the
+    /// platform's OpenSSL refuses them at its security level; [`ConfigError::MissingIdentity`] for a server without certificate and key, or
     /// a certificate without key; [`ConfigError::KeyMismatch`] when they do not belong
     /// together (where the platform library says so); [`ConfigError::Certificate`] for a key
     /// or CA certificate the engine cannot use; [`ConfigError::Engine`] for ALPN protocol
@@ -175,8 +182,12 @@ impl NativeContext {
         if !config.ciphers.is_empty() {
             return Err(unsupported(Feature::CipherSelection));
         }
+        if config.danger_allow_weak_crypto {
+            return Err(unsupported(Feature::WeakCrypto));
+        }
         let verification = Verification::for_config(config, role)?;
         let (min, max) = protocol_range(config.protocol, role)?;
+        platform::check_legacy_range(config.protocol)?;
         let alpn = alpn_names(&config.alpn_protocols)?;
         let identity = identity(config)?;
 
@@ -399,7 +410,7 @@ fn version_number(version: &str) -> u64 {
 mod platform {
     use openssl::pkey::PKey;
     use openssl::x509::X509;
-    use ssl_api::SslCertificate;
+    use ssl_api::{ConfigError, SslCertificate, SslProtocol, TlsVersion};
 
     /// `OPENSSL_VERSION_NUMBER` of the headers openssl-sys was built against, in hex, from
     /// `build.rs` (`DEP_OPENSSL_VERSION_NUMBER`); empty when unknown.
@@ -418,6 +429,28 @@ mod platform {
 
     pub(super) fn version_number() -> Option<u64> {
         u64::try_from(openssl::version::number()).ok()
+    }
+
+    /// Refuses a range of TLS 1.0 / 1.1 only that OpenSSL refuses at the level native-tls
+    /// leaves its contexts at (the library's own: native-tls never sets one), asking libssl
+    /// ([`libssl_common::levels::refusal`]). Other ranges pass.
+    pub(super) fn check_legacy_range(protocol: SslProtocol) -> Result<(), ConfigError> {
+        let Some((low, high)) = protocol.version_range() else { return Ok(()) };
+        if high > TlsVersion::Tls1_1 {
+            return Ok(());
+        }
+        let refusal = libssl_common::levels::refusal(low, high, None).map_err(|err| {
+            ConfigError::Engine { backend: super::NAME, message: err.to_string() }
+        })?;
+        match refusal {
+            None => Ok(()),
+            Some(0) => Err(ConfigError::UnsupportedProtocol { backend: super::NAME, protocol }),
+            Some(security_level) => Err(ConfigError::ProtocolBelowSecurityLevel {
+                backend: super::NAME,
+                protocol,
+                security_level,
+            }),
+        }
     }
 
     /// Whether the PKCS#8 key `pkcs8` belongs to `leaf` (`X509_get_pubkey` +
@@ -464,6 +497,13 @@ mod platform {
     pub(super) fn key_matches(_leaf: &ssl_api::SslCertificate, _pkcs8: &[u8]) -> Option<bool> {
         None
     }
+
+    /// The platform library decides at handshake time: nothing to ask it before.
+    pub(super) fn check_legacy_range(
+        _protocol: ssl_api::SslProtocol,
+    ) -> Result<(), ssl_api::ConfigError> {
+        Ok(())
+    }
 }
 
 /// The platform library behind native-tls: SChannel.
@@ -484,6 +524,13 @@ mod platform {
     /// Not checked here: the platform library checks when it imports the identity.
     pub(super) fn key_matches(_leaf: &ssl_api::SslCertificate, _pkcs8: &[u8]) -> Option<bool> {
         None
+    }
+
+    /// The platform library decides at handshake time: nothing to ask it before.
+    pub(super) fn check_legacy_range(
+        _protocol: ssl_api::SslProtocol,
+    ) -> Result<(), ssl_api::ConfigError> {
+        Ok(())
     }
 }
 

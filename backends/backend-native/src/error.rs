@@ -87,71 +87,25 @@ fn message(err: &(dyn StdError + 'static)) -> String {
     text
 }
 
-/// OpenSSL's error codes, where native-tls wraps OpenSSL.
+/// OpenSSL's error codes, where native-tls wraps OpenSSL: classified by the table this
+/// backend shares with backend-openssl ([`libssl_common::reasons`]), so one engine error is
+/// one kind on both.
 #[cfg(not(any(target_os = "windows", target_vendor = "apple")))]
 mod openssl_codes {
     use std::error::Error as StdError;
 
+    use libssl_common::reasons;
     use openssl::error::ErrorStack;
-    use ssl_api::TlsErrorKind;
 
     use super::Classified;
 
-    // <openssl/err.h>
-    const ERR_LIB_SSL: i32 = 20;
-    // <openssl/ssl.h>: SSL_R_<alert> = SSL_AD_REASON_OFFSET + the alert's number.
-    const SSL_AD_REASON_OFFSET: i32 = 1000;
-    // <openssl/sslerr.h>
-    const SSL_R_CERTIFICATE_VERIFY_FAILED: i32 = 134;
-    const SSL_R_BAD_SIGNATURE: i32 = 123;
-    const SSL_R_WRONG_SIGNATURE_TYPE: i32 = 370;
-    const SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC: i32 = 281;
-    const SSL_R_UNEXPECTED_EOF_WHILE_READING: i32 = 294;
-    const INVALID_MESSAGE: [i32; 11] = [
-        115, // SSL_R_BAD_PACKET_LENGTH
-        150, // SSL_R_ENCRYPTED_LENGTH_TOO_LONG
-        155, // SSL_R_HTTPS_PROXY_REQUEST
-        156, // SSL_R_HTTP_REQUEST
-        159, // SSL_R_LENGTH_MISMATCH
-        198, // SSL_R_PACKET_LENGTH_TOO_LONG
-        213, // SSL_R_RECORD_LENGTH_MISMATCH
-        244, // SSL_R_UNEXPECTED_MESSAGE
-        245, // SSL_R_UNEXPECTED_RECORD
-        267, // SSL_R_WRONG_VERSION_NUMBER
-        271, // SSL_R_BAD_LENGTH
-    ];
-    const NO_COMMON_PARAMETERS: [i32; 9] = [
-        118, // SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM
-        166, // SSL_R_VERSION_TOO_HIGH
-        181, // SSL_R_NO_CIPHERS_AVAILABLE
-        191, // SSL_R_NO_PROTOCOLS_AVAILABLE
-        193, // SSL_R_NO_SHARED_CIPHER
-        258, // SSL_R_UNSUPPORTED_PROTOCOL
-        373, // SSL_R_INAPPROPRIATE_FALLBACK
-        396, // SSL_R_VERSION_TOO_LOW
-        410, // SSL_R_NO_SHARED_GROUPS
-    ];
-
-    /// The classification of the first SSL-library error in `err`, if `err` is an OpenSSL
-    /// error stack holding one this module knows.
+    /// The classification of the first SSL-library error in `err` that the table knows, if
+    /// `err` is an OpenSSL error stack; `trust` when it is the engine's own verification
+    /// failure (`SSL_R_CERTIFICATE_VERIFY_FAILED`).
     pub(super) fn classify(err: &(dyn StdError + 'static)) -> Option<Classified> {
         let stack = err.downcast_ref::<ErrorStack>()?;
-        stack.errors().iter().filter(|e| e.library_code() == ERR_LIB_SSL).find_map(|e| {
-            let reason = e.reason_code();
-            let kind = match reason {
-                SSL_R_CERTIFICATE_VERIFY_FAILED => {
-                    return Some(Classified { kind: TlsErrorKind::PeerCertificate, trust: true })
-                }
-                r if r >= SSL_AD_REASON_OFFSET => TlsErrorKind::AlertReceived,
-                SSL_R_BAD_SIGNATURE | SSL_R_WRONG_SIGNATURE_TYPE => TlsErrorKind::PeerCertificate,
-                SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC => TlsErrorKind::BadRecordMac,
-                SSL_R_UNEXPECTED_EOF_WHILE_READING => TlsErrorKind::UnexpectedEof,
-                r if INVALID_MESSAGE.contains(&r) => TlsErrorKind::InvalidMessage,
-                r if NO_COMMON_PARAMETERS.contains(&r) => TlsErrorKind::NoCommonParameters,
-                _ => return None,
-            };
-            Some(Classified { kind, trust: false })
-        })
+        let (reason, kind) = reasons::first_known(stack)?;
+        Some(Classified { kind, trust: reason == reasons::CERTIFICATE_VERIFY_FAILED })
     }
 }
 

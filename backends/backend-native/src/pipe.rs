@@ -6,8 +6,9 @@
 //! `HandshakeError::WouldBlock` or a `WouldBlock` read instead of waiting) and whose writes
 //! always succeed into a buffer the session drains to the real transport.
 //!
-//! The buffers and their memory policy are [`ssl_api::pipe`]'s. Here they are shared
-//! (`Arc<Mutex<_>>`) between the pipe inside the engine and the session holding the engine:
+//! The buffers, their memory policy and the error for a full incoming buffer are
+//! [`ssl_api::pipe`]'s. Here they are shared (`Arc<Mutex<_>>`) between the pipe inside the
+//! engine and the session holding the engine:
 //! `MidHandshakeTlsStream::handshake` consumes the stream, and on `HandshakeError::Failure` the
 //! stream and its pipe are dropped; the alert the engine wrote just before failing must still
 //! reach the peer. The lock is never contended: the engine only touches the pipe inside the
@@ -90,16 +91,10 @@ impl PipeEnd {
     /// ([`IncomingBuffer::fill_from`]). `Ok(0)` marks the end of the transport.
     ///
     /// # Errors
-    /// The reader's error; `OutOfMemory` when [`MAX_INCOMING`] bytes are already waiting.
+    /// The reader's error; [`ssl_api::pipe::IncomingFull`], without reading, when
+    /// [`MAX_INCOMING`] bytes are already waiting.
     pub(crate) fn fill_from(&self, rd: &mut dyn Read) -> io::Result<usize> {
-        let mut buffers = lock(&self.shared);
-        if buffers.incoming.is_full() {
-            return Err(io::Error::new(
-                io::ErrorKind::OutOfMemory,
-                "native session: ciphertext buffer full (process_new_packets first)",
-            ));
-        }
-        buffers.incoming.fill_from(rd)
+        lock(&self.shared).incoming.fill_from(rd)
     }
 
     /// Writes buffered ciphertext to `wr` once ([`OutgoingBuffer::write_once_to`]); what `wr`
@@ -178,7 +173,7 @@ mod tests {
             session.fill_from(&mut input).unwrap();
         }
         let err = session.fill_from(&mut &b"x"[..]).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::OutOfMemory);
+        assert!(ssl_api::pipe::IncomingFull::is(&err), "{err:?}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use ssl_api::testing::sessions::{self_signed, server_config, Pki};
 use ssl_api::testing::{exchange_data, handshake, transfer, Side, MAX_ROUNDS};
 use ssl_api::{
     ConfigError, Feature, KeyFormat, PeerVerifyMode, Role, SslBackend, SslCipher, SslConfiguration,
-    SslError, SslErrorKind, SslKey, SslProtocol, SslSession, TlsError, TlsErrorKind,
+    SslError, SslErrorKind, SslKey, SslProtocol, SslSession, TlsError, TlsErrorKind, TlsVersion,
 };
 
 /// Whether native-tls wraps OpenSSL here, so that its errors can be classified.
@@ -398,11 +398,32 @@ fn capabilities_describe_native_tls() {
     assert_eq!(features, expected);
 }
 
+/// Every protocol builds a client context and, up to TLS 1.2, a server one; except that a
+/// range of TLS 1.0 / 1.1 only is refused before any byte where OpenSSL's default level
+/// refuses those versions (native-tls cannot lower it).
 #[test]
 fn every_supported_protocol_builds_a_client_context_and_a_server_one_up_to_tls12() {
     let (cert, key) = self_signed("localhost");
+    // Elsewhere the platform library decides at handshake time: nothing is refused before.
+    #[cfg(any(target_os = "windows", target_vendor = "apple"))]
+    let level = 0;
+    #[cfg(not(any(target_os = "windows", target_vendor = "apple")))]
+    let level = libssl_common::levels::default_security_level().unwrap();
     for protocol in NativeBackend.supported_protocols() {
         let config = SslConfiguration { protocol, ..server_config(&cert, &key) };
+        let (_, high) = protocol.version_range().unwrap();
+        if high <= TlsVersion::Tls1_1 && level >= 1 {
+            let expected = ConfigError::ProtocolBelowSecurityLevel {
+                backend: "native",
+                protocol,
+                security_level: level,
+            };
+            for role in [Role::Client, Role::Server] {
+                let err = NativeBackend.new_context(&config, role).unwrap_err();
+                assert_eq!(err, expected, "{role:?}");
+            }
+            continue;
+        }
         NativeBackend.new_context(&config, Role::Client).unwrap();
         let server = NativeBackend.new_context(&config, Role::Server);
         let tls13_only = matches!(protocol, SslProtocol::TlsV1_3 | SslProtocol::TlsV1_3OrLater);

@@ -37,11 +37,16 @@ const SESSION_ID_CONTEXT: &[u8] = b"sslsocket backend-openssl";
 /// The OpenSSL backend: the system's libssl through the `openssl` crate, driven sans-IO over
 /// an in-memory pipe.
 ///
-/// Every protocol value but `UnknownProtocol` is accepted. The versions below TLS 1.2 need
-/// OpenSSL security level 0 (Debian builds OpenSSL at level 2, which refuses them): a
-/// configuration that names them (`TlsV1_0`, `TlsV1_1`, `TlsV1_0OrLater`, `TlsV1_1OrLater`)
-/// gets level 0. `AnyProtocol` allows them too but keeps the library's level, so on such a
-/// system a TLS 1.0 peer fails the handshake with a typed error; nothing is silently upgraded.
+/// Every protocol value but `UnknownProtocol` is accepted. The engine's security level is
+/// libssl's own (Debian builds OpenSSL at level 2) and is never lowered as a side effect of
+/// another setting: only `danger_allow_weak_crypto` sets level 0, for every connection of that
+/// configuration. At level 1 and above OpenSSL 3 refuses the handshake signatures of TLS
+/// 1.0 and 1.1, so a range that includes them and newer versions (`TlsV1_0OrLater`,
+/// `TlsV1_1OrLater`, `AnyProtocol`) negotiates TLS 1.2 or 1.3 with modern peers and refuses
+/// weak certificates as `SecureProtocols` does, and a range of TLS 1.0 / 1.1 only is refused
+/// before any byte with
+/// [`ConfigError::ProtocolBelowSecurityLevel`] (libssl is asked, see
+/// [`libssl_common::levels::refusal`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct OpensslBackend;
 
@@ -132,6 +137,7 @@ impl SslBackend for OpensslBackend {
             Feature::ChainVerification,
             Feature::Psk,
             Feature::KeyLog,
+            Feature::WeakCrypto,
         ]
         .into_iter()
         .collect()
@@ -157,9 +163,11 @@ impl SslBackend for OpensslBackend {
 impl OpensslContext {
     /// Builds the `SSL_CTX` for `config` and `role` once (`SslContextBuilder`):
     ///
-    /// - protocol range: `set_min_proto_version` / `set_max_proto_version`, and security
-    ///   level 0 (`set_security_level`, the same as `@SECLEVEL=0`) when the configuration
-    ///   names TLS 1.0 or 1.1;
+    /// - protocol range: `set_min_proto_version` / `set_max_proto_version`; a range of TLS
+    ///   1.0 / 1.1 only is first checked against the security level the context will have
+    ///   ([`libssl_common::levels::refusal`]);
+    /// - security level: libssl's own, or 0 (`set_security_level`, the same as
+    ///   `@SECLEVEL=0`) with `danger_allow_weak_crypto`;
     /// - ciphers: TLS 1.2 suites by their OpenSSL names (`set_cipher_list`), TLS 1.3 suites
     ///   (`set_ciphersuites`); a list without suites of one family narrows the version range
     ///   to the other;
@@ -172,8 +180,10 @@ impl OpensslContext {
     ///   context; a client keeps no sessions (see the crate docs on resumption).
     ///
     /// # Errors
-    /// [`ConfigError::UnsupportedProtocol`] for `UnknownProtocol`;
-    /// [`ConfigError::UnknownCipher`] for a suite libssl does not know;
+    /// [`ConfigError::UnsupportedProtocol`] for `UnknownProtocol`, and for TLS 1.0 / 1.1 only
+    /// where libssl refuses them even at level 0; [`ConfigError::ProtocolBelowSecurityLevel`]
+    /// for TLS 1.0 / 1.1 only where the security level refuses them (without
+    /// `danger_allow_weak_crypto`); [`ConfigError::UnknownCipher`] for a suite libssl does not know;
     /// [`ConfigError::MissingIdentity`] for a server without certificate and key, or a
     /// certificate without key (or the reverse); [`ConfigError::KeyMismatch`] when they do not
     /// belong together; [`ConfigError::Certificate`] for a certificate or key libssl cannot
@@ -194,14 +204,16 @@ impl OpensslContext {
             Role::Client => SslMethod::tls_client(),
             Role::Server => SslMethod::tls_server(),
         };
+        // The application's explicit choice, never a side effect of the protocol range.
+        let level = config.danger_allow_weak_crypto.then_some(0);
+        if high <= TlsVersion::Tls1_1 {
+            check_legacy_range(config.protocol, low, high, level)?;
+        }
         let mut builder = SslContextBuilder::new(method).map_err(e)?;
         builder.set_min_proto_version(Some(engine_version(low))).map_err(e)?;
         builder.set_max_proto_version(Some(engine_version(high))).map_err(e)?;
-        if names_legacy_versions(config.protocol) {
-            // The user asked for TLS 1.0 / 1.1 by name; libssl refuses their MD5/SHA-1
-            // handshake signatures above security level 0 (`@SECLEVEL=0`). This also allows
-            // weak keys and SHA-1 certificates for the newer versions of this context.
-            builder.set_security_level(0);
+        if let Some(level) = level {
+            builder.set_security_level(level);
         }
         set_ciphers(&mut builder, &config.ciphers, low, high)?;
         // Send the local chain exactly as configured, never completed from the trust store.
@@ -370,15 +382,21 @@ fn engine_version(version: TlsVersion) -> SslVersion {
     }
 }
 
-/// Whether `protocol` asks for TLS 1.0 or 1.1 by name (`AnyProtocol` does not).
-fn names_legacy_versions(protocol: SslProtocol) -> bool {
-    matches!(
-        protocol,
-        SslProtocol::TlsV1_0
-            | SslProtocol::TlsV1_1
-            | SslProtocol::TlsV1_0OrLater
-            | SslProtocol::TlsV1_1OrLater
-    )
+/// Refuses a range of TLS 1.0 / 1.1 only (`low..=high`, from `protocol`) that libssl refuses
+/// at `level` (the library's own when `None`): [`libssl_common::levels::refusal`].
+fn check_legacy_range(
+    protocol: SslProtocol,
+    low: TlsVersion,
+    high: TlsVersion,
+    level: Option<u32>,
+) -> Result<(), ConfigError> {
+    match libssl_common::levels::refusal(low, high, level).map_err(|err| engine_error(&err))? {
+        None => Ok(()),
+        Some(0) => Err(ConfigError::UnsupportedProtocol { backend: NAME, protocol }),
+        Some(security_level) => {
+            Err(ConfigError::ProtocolBelowSecurityLevel { backend: NAME, protocol, security_level })
+        }
+    }
 }
 
 /// Restricts the context to `ciphers` (by IANA name), if the list is not empty.
@@ -585,13 +603,5 @@ mod tests {
         assert_eq!((entry.openssl, entry.tls13), ("ECDHE-RSA-AES128-GCM-SHA256", false));
         let entry = find("TLS_AES_256_GCM_SHA384");
         assert_eq!((entry.openssl, entry.tls13), ("TLS_AES_256_GCM_SHA384", true));
-    }
-
-    #[test]
-    fn legacy_versions_are_named_only_explicitly() {
-        assert!(names_legacy_versions(SslProtocol::TlsV1_0));
-        assert!(names_legacy_versions(SslProtocol::TlsV1_1OrLater));
-        assert!(!names_legacy_versions(SslProtocol::AnyProtocol));
-        assert!(!names_legacy_versions(SslProtocol::SecureProtocols));
     }
 }

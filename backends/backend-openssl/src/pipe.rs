@@ -2,8 +2,9 @@
 //! driven sans-IO. OpenSSL reads ciphertext from `incoming` and writes ciphertext to
 //! `outgoing`; the session moves bytes between them and the caller's reader and writer.
 //!
-//! The buffers and their memory policy are [`ssl_api::pipe`]'s; the pipe owns them (the stream
-//! owns the pipe) and adds this backend's limits and its error for a full incoming buffer.
+//! The buffers, their memory policy and the error for a full incoming buffer are
+//! [`ssl_api::pipe`]'s; the pipe owns them (the stream owns the pipe) and sets this backend's
+//! limits.
 
 use std::io::{self, Read, Write};
 
@@ -40,12 +41,9 @@ impl Pipe {
     /// Reads once from `rd` straight into the incoming queue ([`IncomingBuffer::fill_from`]).
     ///
     /// # Errors
-    /// The reader's error; an `Other` error, without reading, when more than
-    /// `INCOMING_LIMIT` bytes wait unprocessed (the engine's buffer is full).
+    /// The reader's error; [`ssl_api::pipe::IncomingFull`], without reading, when
+    /// `INCOMING_LIMIT` bytes wait unprocessed.
     pub(crate) fn fill_from(&mut self, rd: &mut dyn Read) -> io::Result<usize> {
-        if self.incoming.is_full() {
-            return Err(io::Error::other("openssl backend: unprocessed ciphertext buffer is full"));
-        }
         self.incoming.fill_from(rd)
     }
 
@@ -126,7 +124,8 @@ mod tests {
             pipe.fill_from(&mut input).unwrap();
         }
         let mut more: &[u8] = b"x";
-        assert!(pipe.fill_from(&mut more).is_err());
+        let err = pipe.fill_from(&mut more).unwrap_err();
+        assert!(ssl_api::pipe::IncomingFull::is(&err), "{err:?}");
     }
 
     #[test]

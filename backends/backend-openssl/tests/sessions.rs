@@ -12,8 +12,8 @@ use rcgen::ExtendedKeyUsagePurpose;
 use ssl_api::testing::sessions::{kinds, server_config, Pki};
 use ssl_api::testing::{exchange_data, handshake, transfer, Side};
 use ssl_api::{
-    ConfigError, Feature, Role, SslBackend, SslCipher, SslConfiguration, SslErrorKind, SslProtocol,
-    SslSession, TlsErrorKind, TlsVersion,
+    ConfigError, Feature, KeyFormat, Role, SslBackend, SslCipher, SslConfiguration, SslErrorKind,
+    SslKey, SslProtocol, SslSession, TlsErrorKind, TlsVersion,
 };
 
 ssl_api::sessions_tests!(OpensslBackend, classifies_errors: true, verification_recorded);
@@ -134,11 +134,49 @@ fn server_sees_the_client_chain_leaf_first() {
 // What only OpenSSL does: TLS 1.0 and 1.1, cipher selection for both families
 
 #[test]
-fn tls10_client_against_a_default_server_fails_with_a_typed_error() {
+fn tls10_only_is_refused_before_any_byte_at_the_default_security_level() {
+    let level = libssl_common::levels::default_security_level().unwrap();
+    assert!(level >= 1, "this test needs a library whose default level refuses TLS 1.0");
+    for protocol in [SslProtocol::TlsV1_0, SslProtocol::TlsV1_1] {
+        let config = SslConfiguration { protocol, ..SslConfiguration::default() };
+        for role in [Role::Client, Role::Server] {
+            let err = OpensslContext::new(&config, role).unwrap_err();
+            let expected = ConfigError::ProtocolBelowSecurityLevel {
+                backend: "openssl",
+                protocol,
+                security_level: level,
+            };
+            assert_eq!(err, expected, "{protocol} {role:?}");
+        }
+    }
+}
+
+#[test]
+fn tls10_or_later_at_the_default_level_negotiates_tls12_or_later() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |_| {});
+    for protocol in
+        [SslProtocol::TlsV1_0OrLater, SslProtocol::TlsV1_1OrLater, SslProtocol::AnyProtocol]
+    {
+        let mut client_config = pki.client_config();
+        client_config.protocol = protocol;
+        let mut server_config = server_config(&cert, &key);
+        server_config.protocol = SslProtocol::TlsV1_0OrLater;
+        let (mut client, mut server) = pair(&client_config, &server_config, "localhost");
+
+        handshake(&mut client, &mut server).unwrap();
+
+        assert_eq!(client.protocol_version(), Some(TlsVersion::Tls1_3), "{protocol}");
+    }
+}
+
+#[test]
+fn tls10_client_with_weak_crypto_against_a_default_server_fails_with_a_typed_error() {
     let pki = Pki::new();
     let (cert, key) = pki.leaf("localhost", |_| {});
     let mut client_config = pki.client_config();
     client_config.protocol = SslProtocol::TlsV1_0;
+    client_config.danger_allow_weak_crypto = true;
     let (mut client, mut server) = pair(&client_config, &server_config(&cert, &key), "localhost");
 
     let (side, err) = handshake(&mut client, &mut server).unwrap_err();
@@ -149,7 +187,7 @@ fn tls10_client_against_a_default_server_fails_with_a_typed_error() {
 }
 
 #[test]
-fn tls10_and_tls11_named_on_both_sides_are_negotiated() {
+fn tls10_and_tls11_with_weak_crypto_on_both_sides_are_negotiated() {
     let pki = Pki::new();
     let (cert, key) = pki.leaf("localhost", |_| {});
     for (protocol, version) in
@@ -157,8 +195,10 @@ fn tls10_and_tls11_named_on_both_sides_are_negotiated() {
     {
         let mut client_config = pki.client_config();
         client_config.protocol = protocol;
+        client_config.danger_allow_weak_crypto = true;
         let mut server_config = server_config(&cert, &key);
         server_config.protocol = SslProtocol::TlsV1_0OrLater;
+        server_config.danger_allow_weak_crypto = true;
         let (mut client, mut server) = pair(&client_config, &server_config, "localhost");
 
         handshake(&mut client, &mut server).unwrap();
@@ -167,6 +207,43 @@ fn tls10_and_tls11_named_on_both_sides_are_negotiated() {
         assert_eq!(server.protocol_version(), Some(version));
         assert_eq!(client.verification_errors(), Some(&[][..]));
         exchange_data(&mut client, &mut server);
+    }
+}
+
+/// An RSA-1024 server (which needs the setting itself: libssl refuses to load a key below its
+/// level) against clients asking for every protocol range: only the client's own
+/// `danger_allow_weak_crypto` accepts the key; naming TLS 1.0 does not.
+#[test]
+fn a_weak_server_key_is_reported_as_key_too_small_unless_weak_crypto_is_allowed() {
+    let pki = Pki::new();
+    let rsa = openssl::rsa::Rsa::generate(1024).unwrap();
+    let cert = pki.leaf_for_rsa_key("localhost", &rsa.public_key_to_der_pkcs1().unwrap());
+    let key =
+        SslKey::private_key_from_der(&rsa.private_key_to_der().unwrap(), KeyFormat::Pkcs1).unwrap();
+    let mut weak_server = server_config(&cert, &key);
+    weak_server.protocol = SslProtocol::AnyProtocol;
+    let err = OpensslContext::new(&server_config(&cert, &key), Role::Server).unwrap_err();
+    assert!(matches!(err, ConfigError::Engine { .. }), "{err:?}");
+    weak_server.danger_allow_weak_crypto = true;
+
+    for protocol in [
+        SslProtocol::SecureProtocols,
+        SslProtocol::TlsV1_0OrLater,
+        SslProtocol::TlsV1_1OrLater,
+        SslProtocol::AnyProtocol,
+    ] {
+        for danger in [false, true] {
+            let mut client_config = pki.client_config();
+            client_config.protocol = protocol;
+            client_config.danger_allow_weak_crypto = danger;
+            let (mut client, mut server) = pair(&client_config, &weak_server, "localhost");
+
+            handshake(&mut client, &mut server).unwrap();
+
+            let expected: &[SslErrorKind] = if danger { &[] } else { &[SslErrorKind::KeyTooSmall] };
+            assert_eq!(kinds(&client), expected, "{protocol} danger={danger}");
+            assert_eq!(client.protocol_version(), Some(TlsVersion::Tls1_3), "{protocol}");
+        }
     }
 }
 
@@ -369,6 +446,7 @@ fn capabilities_describe_openssl() {
     assert!(!features.contains(Feature::SessionTicket));
     assert!(features.contains(Feature::KeyLog));
     assert!(features.contains(Feature::Psk));
+    assert!(features.contains(Feature::WeakCrypto));
 }
 
 #[test]

@@ -36,6 +36,10 @@ const RUSTLS_VERSION: &str = env!("BACKEND_RUSTLS_VERSION");
 /// rustls implements TLS 1.2 and 1.3 only. `AnyProtocol`, `TlsV1_0OrLater` and
 /// `TlsV1_1OrLater` are accepted and mean TLS 1.2–1.3; `TlsV1_0`, `TlsV1_1` and
 /// `UnknownProtocol` are refused with [`ConfigError::UnsupportedProtocol`].
+///
+/// rustls has no security level to lower and no weak algorithm to allow:
+/// `danger_allow_weak_crypto` is refused with [`ConfigError::Unsupported`]
+/// (`Feature::WeakCrypto`), never ignored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct RustlsBackend;
 
@@ -146,6 +150,7 @@ impl RustlsContext {
     ///
     /// # Errors
     /// [`ConfigError::UnsupportedProtocol`] for TLS 1.0 / 1.1 only or `UnknownProtocol`;
+    /// [`ConfigError::Unsupported`] (`WeakCrypto`) for `danger_allow_weak_crypto`;
     /// [`ConfigError::UnknownCipher`] for a cipher the provider lacks;
     /// [`ConfigError::MissingIdentity`] for a server without certificate and key, or a
     /// certificate without key; [`ConfigError::KeyMismatch`] when they do not belong together;
@@ -185,6 +190,9 @@ impl RustlsContext {
         role: Role,
         clock: Option<Arc<dyn TimeProvider>>,
     ) -> Result<RustlsContext, ConfigError> {
+        if config.danger_allow_weak_crypto {
+            return Err(ConfigError::Unsupported { backend: NAME, feature: Feature::WeakCrypto });
+        }
         let versions = protocol_versions(config.protocol)?;
         let provider = Arc::new(provider_with_ciphers(&config.ciphers)?);
         let algorithms = provider.signature_verification_algorithms;

@@ -78,9 +78,16 @@ impl RustlsSession {
 }
 
 impl SslSession for RustlsSession {
-    /// `Connection::read_tls`.
+    /// `Connection::read_tls`. rustls refuses to read, without calling `rd`, when its
+    /// received-plaintext or message buffer is full; that refusal is reported as
+    /// [`ssl_api::pipe::IncomingFull`], as the other backends report theirs. `rd`'s own errors
+    /// pass unchanged.
     fn read_tls(&mut self, rd: &mut dyn Read) -> io::Result<usize> {
-        self.conn.read_tls(rd)
+        let mut watched = Watched { inner: rd, failed: false };
+        match self.conn.read_tls(&mut watched) {
+            Err(_) if !watched.failed => Err(ssl_api::pipe::IncomingFull.into()),
+            result => result,
+        }
     }
 
     /// `Connection::write_tls`.
@@ -188,5 +195,20 @@ impl fmt::Debug for RustlsSession {
             .field("verify", &self.chain_verifier.is_some())
             .field("verification_errors", &self.verification.as_ref().map(Vec::len))
             .finish_non_exhaustive()
+    }
+}
+
+/// A reader that remembers whether it returned an error (to tell the transport's errors from
+/// rustls's own refusals in `read_tls`).
+struct Watched<'a> {
+    inner: &'a mut dyn Read,
+    failed: bool,
+}
+
+impl Read for Watched<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.inner.read(buf);
+        self.failed |= result.is_err();
+        result
     }
 }

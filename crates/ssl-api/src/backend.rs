@@ -56,6 +56,7 @@ features! {
     ServerNameIndication => "A server reports the SNI name the client sent.",
     RecoverableVerifyErrors => "Certificate errors are reported for the socket to decide (ignore lists, handlers, pause) instead of ending the handshake inside the engine.",
     ChainVerification => "Verifies a given chain against explicit trust anchors at an explicit time, outside any handshake (`SslBackend::verify_chain`).",
+    WeakCrypto => "Can lower the engine's security level for legacy peers (`SslConfiguration::danger_allow_weak_crypto`): weak keys, SHA-1 and TLS 1.0 / 1.1.",
 }
 
 impl fmt::Display for Feature {

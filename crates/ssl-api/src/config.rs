@@ -41,6 +41,25 @@ pub struct SslConfiguration {
     pub pre_shared_key: Option<PskHandler>,
     /// Receives the session secrets in SSLKEYLOGFILE format. Needs `Feature::KeyLog`.
     pub key_log: Option<KeyLogHandler>,
+    /// **Insecure.** Lowers the engine's security level to its minimum (OpenSSL's level 0,
+    /// `@SECLEVEL=0`) for every connection made with this configuration, whatever version it
+    /// negotiates. Default: false, and the engine's own level is never touched.
+    ///
+    /// What it allows, on TLS 1.0 and 1.1 connections *and on TLS 1.2 and 1.3 ones alike*:
+    /// RSA, DSA and DH keys of any size (1024 bits and below), SHA-1 and MD5 signatures on
+    /// certificates and in the handshake, and with them TLS 1.0 and 1.1 (whose handshake
+    /// signatures are MD5-SHA1 / SHA-1, which OpenSSL 3 refuses at level 1 and above).
+    ///
+    /// Choosing a range that includes TLS 1.0 (`TlsV1_0OrLater`, `AnyProtocol`) lowers
+    /// nothing by itself: without this setting such a range negotiates TLS 1.2 or 1.3 with a
+    /// modern peer and refuses weak certificates exactly as `SecureProtocols` does (a peer
+    /// that can only do TLS 1.0 fails the handshake, typically with
+    /// `TlsErrorKind::WeakPeerKey`); a range of TLS 1.0 / 1.1 only is refused before any byte
+    /// ([`ConfigError::ProtocolBelowSecurityLevel`]) where the engine's level forbids it.
+    ///
+    /// Needs `Feature::WeakCrypto` (the OpenSSL backend); other backends refuse it with
+    /// [`ConfigError::Unsupported`] rather than ignore it.
+    pub danger_allow_weak_crypto: bool,
 }
 
 impl Default for SslConfiguration {
@@ -57,6 +76,7 @@ impl Default for SslConfiguration {
             alpn_protocols: Vec::new(),
             pre_shared_key: None,
             key_log: None,
+            danger_allow_weak_crypto: false,
         }
     }
 }

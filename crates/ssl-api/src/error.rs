@@ -12,6 +12,11 @@ use crate::certificate::SslCertificate;
 macro_rules! ssl_error_kinds {
     ($($name:ident => $text:literal,)*) => {
         /// A certificate verification error code (`QSslError::SslError`), with Qt's texts.
+        ///
+        /// Two codes are not Qt's: `KeyTooSmall` and `SignatureDigestTooWeak` name what the
+        /// engine's security level refuses in a chain (OpenSSL's `X509_V_ERR_EE_KEY_TOO_SMALL`
+        /// / `X509_V_ERR_CA_KEY_TOO_SMALL` and `X509_V_ERR_CA_MD_TOO_WEAK`), which Qt
+        /// reports as `UnspecifiedError`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
         pub enum SslErrorKind {
@@ -81,6 +86,8 @@ ssl_error_kinds! {
     OcspResponseCertIdUnknown => "The identity of a certificate in an OCSP response cannot be established",
     OcspResponseExpired => "The certificate status response has expired",
     OcspStatusUnknown => "The certificate's status is unknown",
+    KeyTooSmall => "The public key of a certificate in the chain is too small for the engine's security level",
+    SignatureDigestTooWeak => "A certificate in the chain is signed with a digest too weak for the engine's security level",
     UnspecifiedError => "Unspecified error",
 }
 
@@ -243,6 +250,27 @@ pub enum ConfigError {
         /// The cipher's name.
         name: String,
     },
+    /// The engine cannot carry out the versions `protocol` allows (TLS 1.0 / 1.1 only) at its
+    /// security level: OpenSSL 3 refuses their SHA-1 and MD5-SHA1 handshake signatures at
+    /// level 1 and above (Debian builds it at level 2) and the versions themselves from level
+    /// 3, so at most a suite without forward secrecy or handshake signature (RSA key
+    /// transport) could still complete. The backend asks the engine (one in-memory handshake
+    /// with itself at that level) rather than assume. A range that also allows TLS 1.2 or 1.3
+    /// is never refused this way: it negotiates those.
+    /// `SslConfiguration::danger_allow_weak_crypto` lowers the level, on a backend with
+    /// `Feature::WeakCrypto`.
+    #[error(
+        "backend {backend} refuses {protocol} at the engine's security level {security_level}; \
+         these versions need danger_allow_weak_crypto (security level 0)"
+    )]
+    ProtocolBelowSecurityLevel {
+        /// The backend's name.
+        backend: &'static str,
+        /// The refused value.
+        protocol: crate::types::SslProtocol,
+        /// The engine's security level (`SSL_CTX_get_security_level`).
+        security_level: u32,
+    },
     /// The peer name is not a valid DNS name or IP address.
     #[error("invalid peer name {0:?}")]
     InvalidPeerName(String),
@@ -276,6 +304,9 @@ pub enum TlsErrorKind {
     PeerCertificate,
     /// The peer violated the protocol in another way.
     PeerMisbehaved,
+    /// The peer's key or signature is too weak for the engine's security level (a small
+    /// Diffie-Hellman key, a certificate key or digest the level refuses).
+    WeakPeerKey,
     /// The transport ended before the handshake finished or without close_notify.
     UnexpectedEof,
     /// Anything else inside the engine.

@@ -55,6 +55,33 @@ const FIRST_READ: usize = 4 * 1024;
 /// want of room.
 const MIN_ROOM: usize = 18 * 1024;
 
+/// Why a session's `read_tls` refused to read: its buffer already holds as much unprocessed
+/// ciphertext as it takes ([`IncomingBuffer::fill_from`] while [`IncomingBuffer::is_full`];
+/// the rustls backend reports its engine's own refusal the same way). Process what it holds
+/// first.
+///
+/// It always travels inside an `io::Error` of kind [`io::ErrorKind::OutOfMemory`]: a bounded
+/// local resource is exhausted, which a socket reports as `SocketResourceError`, on every
+/// backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, thiserror::Error)]
+#[error("the incoming ciphertext buffer is full (process what it holds first)")]
+pub struct IncomingFull;
+
+impl IncomingFull {
+    /// Whether `err` is this refusal.
+    #[must_use]
+    pub fn is(err: &io::Error) -> bool {
+        err.kind() == io::ErrorKind::OutOfMemory
+            && err.get_ref().is_some_and(|inner| inner.is::<IncomingFull>())
+    }
+}
+
+impl From<IncomingFull> for io::Error {
+    fn from(full: IncomingFull) -> io::Error {
+        io::Error::new(io::ErrorKind::OutOfMemory, full)
+    }
+}
+
 /// Ciphertext from the transport, waiting for the engine to read it.
 ///
 /// The session fills it with [`IncomingBuffer::fill_from`]; the engine reads it through its
@@ -89,12 +116,13 @@ impl IncomingBuffer {
     /// (`WouldBlock`, end of file), its memory is released; after a short read, it is released
     /// as soon as the engine has read everything.
     ///
-    /// The limit is not checked here: a backend refuses input with its own error while
-    /// [`IncomingBuffer::is_full`].
-    ///
     /// # Errors
-    /// The reader's error, unchanged.
+    /// [`IncomingFull`] (inside an `io::Error`, see there), without reading, while
+    /// [`IncomingBuffer::is_full`]; otherwise the reader's error, unchanged.
     pub fn fill_from(&mut self, rd: &mut dyn Read) -> io::Result<usize> {
+        if self.is_full() {
+            return Err(IncomingFull.into());
+        }
         self.make_room();
         let room = self.buf.len().min(self.end + READ_CHUNK);
         let result = rd.read(&mut self.buf[self.end..room]);
@@ -434,6 +462,13 @@ mod tests {
             incoming.fill_from(&mut input).unwrap();
         }
         assert!(incoming.is_full());
+        let err = incoming.fill_from(&mut &b"x"[..]).unwrap_err();
+        assert!(IncomingFull::is(&err), "{err:?}");
+        assert_eq!(
+            crate::SocketErrorKind::from_io(err.kind()),
+            crate::SocketErrorKind::SocketResourceError
+        );
+        assert_eq!(incoming.len(), 64 * 1024, "nothing more was read");
     }
 
     #[test]

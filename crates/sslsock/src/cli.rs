@@ -149,6 +149,12 @@ pub struct TlsArgs {
     /// Do not add the system's trust store.
     #[arg(long)]
     pub no_system_ca: bool,
+    /// INSECURE: lower the engine's security level to 0 for this connection, whatever
+    /// version it negotiates: TLS 1.0 / 1.1, and RSA/DH keys under 2048 bits and SHA-1
+    /// signatures on TLS 1.2 and 1.3 too (SslConfiguration::danger_allow_weak_crypto;
+    /// openssl backend only, refused elsewhere). --protocol alone never lowers it.
+    #[arg(long)]
+    pub danger_allow_weak_crypto: bool,
     /// How the peer is verified (server `auto` = query).
     #[arg(long, value_enum, value_name = "MODE")]
     pub verify: Option<VerifyArg>,

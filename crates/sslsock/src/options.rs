@@ -151,6 +151,7 @@ pub fn check(backend: &Arc<dyn SslBackend>, settings: &Settings, role: Role) -> 
             Feature::ClientCertificates,
         ),
         (explicit_request, Feature::ServerRequestsClientCertificate),
+        (config.danger_allow_weak_crypto, Feature::WeakCrypto),
     ];
     if let Some((_, feature)) = needs.iter().find(|(needed, f)| *needed && !features.contains(*f)) {
         return Err(Error::Config(ConfigError::Unsupported { backend: name, feature: *feature }));
@@ -203,6 +204,7 @@ fn settings(tls: &TlsArgs) -> Result<Settings, Problem> {
         config.ca_certificates.extend(found);
     }
     config.system_ca_certificates = !tls.no_system_ca;
+    config.danger_allow_weak_crypto = tls.danger_allow_weak_crypto;
     match (&tls.cert, &tls.key) {
         (Some(cert), key) => {
             config.local_certificate_chain = load_certificates(cert)?;

@@ -127,6 +127,49 @@ pub fn key_of_another_certificate_is_key_mismatch(
     }
 }
 
+/// A session fed ciphertext it is never asked to process refuses more with
+/// [`IncomingFull`](crate::pipe::IncomingFull) (`OutOfMemory`, a socket's
+/// `SocketResourceError`), whatever the backend, and never panics.
+pub fn a_full_incoming_buffer_is_a_resource_error(backend: &dyn SslBackend) {
+    let (cert, key) = self_signed("localhost");
+    let context = backend.new_context(&server_config(&cert, &key), Role::Server).unwrap();
+    let mut session = context.new_session(None).unwrap();
+    let chunk = vec![0x16u8; 16 * 1024];
+    let mut fed = 0usize;
+    let err = loop {
+        assert!(fed < 16 * 1024 * 1024, "16 MiB taken without processing");
+        match session.read_tls(&mut chunk.as_slice()) {
+            Ok(n) => fed += n,
+            Err(err) => break err,
+        }
+    };
+    assert!(crate::pipe::IncomingFull::is(&err), "{err:?} after {fed} bytes");
+    let kind = crate::SocketErrorKind::from_io(err.kind());
+    assert_eq!(kind, crate::SocketErrorKind::SocketResourceError);
+}
+
+/// `danger_allow_weak_crypto` is carried out by a backend that has `Feature::WeakCrypto`, and
+/// refused with `Unsupported(WeakCrypto)` by one that has not: never silently ignored.
+pub fn weak_crypto_is_carried_out_or_refused(backend: &dyn SslBackend) {
+    let (cert, key) = self_signed("localhost");
+    let has = backend.features().contains(crate::Feature::WeakCrypto);
+    let client = SslConfiguration { danger_allow_weak_crypto: true, ..SslConfiguration::default() };
+    let server = SslConfiguration { danger_allow_weak_crypto: true, ..server_config(&cert, &key) };
+    for (config, role) in [(client, Role::Client), (server, Role::Server)] {
+        match backend.new_context(&config, role) {
+            Ok(_) => assert!(has, "{role:?}: accepted without Feature::WeakCrypto"),
+            Err(err) => {
+                assert!(!has, "{role:?}: refused with Feature::WeakCrypto: {err}");
+                let expected = ConfigError::Unsupported {
+                    backend: backend.name(),
+                    feature: crate::Feature::WeakCrypto,
+                };
+                assert_eq!(err, expected, "{role:?}");
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Verification recorded: handshakes and data
 
@@ -406,11 +449,25 @@ pub fn client_without_certificate_leaves_server_verification_empty(backend: &dyn
 // ---------------------------------------------------------------------------------------------
 // Verification recorded: configuration
 
-/// Every protocol the backend lists makes a client context.
+/// Every protocol the backend lists makes a client context; one the engine refuses at its
+/// security level (`ProtocolBelowSecurityLevel`) is TLS 1.0 / 1.1 only, and makes one with
+/// `danger_allow_weak_crypto` where the backend has `Feature::WeakCrypto`.
 pub fn every_supported_protocol_builds_a_context(backend: &dyn SslBackend) {
     for protocol in backend.supported_protocols() {
         let config = SslConfiguration { protocol, ..SslConfiguration::default() };
-        backend.new_context(&config, Role::Client).unwrap();
+        match backend.new_context(&config, Role::Client) {
+            Ok(_) => {}
+            Err(ConfigError::ProtocolBelowSecurityLevel { security_level, .. }) => {
+                let (_, high) = protocol.version_range().unwrap();
+                assert!(high <= TlsVersion::Tls1_1, "{protocol} refused at {security_level}");
+                assert!(security_level > 0, "{protocol}");
+                if backend.features().contains(crate::Feature::WeakCrypto) {
+                    let config = SslConfiguration { danger_allow_weak_crypto: true, ..config };
+                    backend.new_context(&config, Role::Client).unwrap();
+                }
+            }
+            Err(err) => panic!("{protocol}: {err}"),
+        }
     }
 }
 
@@ -465,6 +522,17 @@ impl Pki {
         params.distinguished_name.push(DnType::CommonName, name);
         let cert = params.signed_by(key, &self.issuer).unwrap();
         (SslCertificate::from_der(cert.der()).unwrap(), ssl_key(key))
+    }
+
+    /// A certificate for `name` carrying the RSA public key `rsa_public_key` (PKCS#1
+    /// `RSAPublicKey` DER, of any size: rcgen makes no RSA keys below 2048 bits, an engine
+    /// can), signed by this CA. For weak-key cases.
+    #[must_use]
+    pub fn leaf_for_rsa_key(&self, name: &str, rsa_public_key: &[u8]) -> SslCertificate {
+        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.signed_by(&RsaPublicKey(rsa_public_key), &self.issuer).unwrap();
+        SslCertificate::from_der(cert.der()).unwrap()
     }
 
     /// An intermediate CA under this one, after `tweak` has adjusted its parameters.
@@ -544,6 +612,20 @@ pub fn kinds(session: &dyn SslSession) -> Vec<SslErrorKind> {
     errors.iter().map(|e| e.kind).collect()
 }
 
+/// An RSA public key as rcgen's `PublicKeyData`: the `RSAPublicKey` DER of the SPKI's bit
+/// string, under `rsaEncryption`.
+struct RsaPublicKey<'a>(&'a [u8]);
+
+impl rcgen::PublicKeyData for RsaPublicKey<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        self.0
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_RSA_SHA256
+    }
+}
+
 fn ssl_key(key: &KeyPair) -> SslKey {
     SslKey::private_key_from_der(key.serialize_der().as_slice(), KeyFormat::Pkcs8).unwrap()
 }
@@ -600,6 +682,8 @@ macro_rules! sessions_tests {
             client_needs_a_valid_peer_name,
             server_without_key_is_missing_identity,
             close_notify_reads_as_end_of_stream,
+            a_full_incoming_buffer_is_a_resource_error,
+            weak_crypto_is_carried_out_or_refused,
         );
         $crate::sessions_tests!(@each_given $backend, $classifies_errors;
             garbage_from_the_peer_is_an_invalid_message,
