@@ -59,7 +59,11 @@ fn localhost() -> (Authority, Identity) {
     (ca, id)
 }
 
-async fn connected(backend: &Arc<dyn sslsocket::SslBackend>, ca: &Authority, port: u16) -> AsyncSslSocket {
+async fn connected(
+    backend: &Arc<dyn sslsocket::SslBackend>,
+    ca: &Authority,
+    port: u16,
+) -> AsyncSslSocket {
     let mut socket = AsyncSslSocket::with_backend_handle(backend.clone());
     socket.set_ssl_configuration(client_config(&ca.certificate));
     socket.connect_to_host_encrypted("localhost", port).await.unwrap();
@@ -268,7 +272,8 @@ fn a_socket_that_only_writes_keeps_what_the_peer_floods_out_of_memory() {
             let who = format!("{} / {}", backend.name(), driver.name());
             let mut server = driver.server(&backend, id.server_config(), STALL);
             let flooded = Arc::new(AtomicU64::new(0));
-            let client = flooding_client(&client_rt, &ca.certificate, server.port(), SIZE, flooded.clone());
+            let client =
+                flooding_client(&client_rt, &ca.certificate, server.port(), SIZE, flooded.clone());
             let Outcome::Encrypted(mut socket) = server.accept_next(STALL).unwrap() else {
                 panic!("{who}: handshake failed")
             };
@@ -302,14 +307,15 @@ fn after_our_shutdown_the_peers_64_kib_reply_arrives_whole() {
             let reply = reply.clone();
             within(&rt, async {
                 let sent = reply.clone();
-                let (port, server) = serve_once(peer, &backend, &id, move |mut stream| async move {
-                    let mut request = Vec::new();
-                    stream.read_to_end(&mut request).await?; // to our close_notify
-                    stream.write_all(&sent).await?;
-                    stream.shutdown().await?;
-                    io::Result::Ok(request)
-                })
-                .await;
+                let (port, server) =
+                    serve_once(peer, &backend, &id, move |mut stream| async move {
+                        let mut request = Vec::new();
+                        stream.read_to_end(&mut request).await?; // to our close_notify
+                        stream.write_all(&sent).await?;
+                        stream.shutdown().await?;
+                        io::Result::Ok(request)
+                    })
+                    .await;
                 let mut socket = connected(&backend, &ca, port).await;
                 socket.write_all(b"request").await.unwrap();
                 socket.shutdown().await.unwrap();
@@ -378,9 +384,10 @@ fn a_split_and_copy_echo_of_1_mib_to_a_half_closing_client_is_byte_exact() {
             })
             .await;
             let socket = connected(&backend, &ca, port).await;
-            let got = both_ways_in_two_tasks(socket, payload.clone(), Arc::default(), Arc::default())
-                .await
-                .unwrap();
+            let got =
+                both_ways_in_two_tasks(socket, payload.clone(), Arc::default(), Arc::default())
+                    .await
+                    .unwrap();
             assert_eq!(server.await.unwrap().unwrap(), SIZE as u64, "{}: copied", backend.name());
             assert_eq!(got, (SIZE, digest), "{}: echoed", backend.name());
         })
@@ -500,8 +507,17 @@ fn the_handshake_timeout_keeps_running_while_a_cancelled_decision_is_pending() {
                 .await
                 .unwrap()
                 .unwrap_err();
-            println!("{}: the pending decision ended after {:?}: {err}", backend.name(), started.elapsed());
-            assert_eq!(err.kind(), SocketErrorKind::SocketTimeoutError, "{}: {err}", backend.name());
+            println!(
+                "{}: the pending decision ended after {:?}: {err}",
+                backend.name(),
+                started.elapsed()
+            );
+            assert_eq!(
+                err.kind(),
+                SocketErrorKind::SocketTimeoutError,
+                "{}: {err}",
+                backend.name()
+            );
             assert_eq!(socket.state(), SocketState::UnconnectedState, "{}", backend.name());
         });
     });
@@ -513,11 +529,12 @@ fn a_connect_cancelled_during_the_host_lookup_goes_on_at_the_next_await() {
     on_each_backend(|backend| {
         let rt = sslsocket_tests::load::runtime();
         rt.block_on(async {
-            let (port, _server) = serve_once(Peer::TokioRustls, &backend, &id, |mut stream| async move {
-                stream.write_all(b"hello\n").await?;
-                stream.flush().await
-            })
-            .await;
+            let (port, _server) =
+                serve_once(Peer::TokioRustls, &backend, &id, |mut stream| async move {
+                    stream.write_all(b"hello\n").await?;
+                    stream.flush().await
+                })
+                .await;
             let mut socket = AsyncSslSocket::with_backend_handle(backend.clone());
             socket.set_ssl_configuration(client_config(&ca.certificate));
             // Polled once: the lookup starts, and the await is dropped.

@@ -74,7 +74,10 @@ type Boxed<T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send>>;
 enum Dial {
     Lookup(Boxed<Vec<SocketAddr>>),
     /// Connecting to one address; `rest` are tried next, in order.
-    Connect { attempt: Boxed<TcpStream>, rest: std::vec::IntoIter<SocketAddr> },
+    Connect {
+        attempt: Boxed<TcpStream>,
+        rest: std::vec::IntoIter<SocketAddr>,
+    },
 }
 
 forward_connection_api!(AsyncSslSocket);
