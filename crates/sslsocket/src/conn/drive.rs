@@ -76,13 +76,14 @@ impl Wait {
         }
     }
 
-    /// Whether the wait is for data, or for all the progress possible (Qt's event loop, the
-    /// in-memory pair): then plaintext the engine holds may be copied into the read buffer
-    /// (within its limit) so that the transport can be read on. On a writer's wait (and a
-    /// close's) it stays in the engine, and the transport is not read while it is there.
+    /// Whether the wait is for data, for the peer's end, or for all the progress possible
+    /// (Qt's event loop, the in-memory pair): then plaintext the engine holds may be copied
+    /// into the read buffer (within its limit) so that the transport can be read on, as Qt
+    /// reads into its buffer. On a writer's wait it stays in the engine, and the transport is
+    /// not read while it is there.
     #[must_use]
     pub fn buffers_input(self) -> bool {
-        matches!(self, Wait::Nothing | Wait::ReadyRead | Wait::Readable)
+        matches!(self, Wait::Nothing | Wait::ReadyRead | Wait::Readable | Wait::Disconnected)
     }
 }
 

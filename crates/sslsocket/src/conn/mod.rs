@@ -526,6 +526,13 @@ impl Connection {
         }
     }
 
+    /// Whether our direction is closed (close_notify and the transport's write side are
+    /// out) while the peer's end has not been seen yet.
+    #[must_use]
+    pub fn is_write_shut(&self) -> bool {
+        matches!(self.close, Close::WriteShut | Close::Draining { .. })
+    }
+
     /// Whether the peer's close_notify (or, unencrypted, its end of stream) ends only its
     /// direction, as tokio's and RFC 8446's half-close has it, and ours stays open for
     /// writing; or (the default, Qt's behaviour) the whole connection, answered with our

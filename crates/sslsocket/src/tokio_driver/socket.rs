@@ -49,7 +49,10 @@ use crate::registry;
 ///
 /// Dropping the socket aborts it (Qt's destructor does the same): what was not sent is
 /// discarded, no close_notify. `shutdown().await` (or `disconnect_from_host`) first ends it
-/// without losing a byte.
+/// without losing a byte: a socket dropped after its direction was closed hands its stream
+/// to a background task that reads and discards what the peer still sends until the peer's
+/// end (bounded by the disconnect timeout), because closing it with unread input would make
+/// the kernel reset the connection, and the peer would lose what it had not read of ours.
 pub struct AsyncSslSocket {
     conn: Connection,
     stream: Option<TcpStream>,
@@ -610,6 +613,50 @@ impl AsyncSslSocket {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl Drop for AsyncSslSocket {
+    fn drop(&mut self) {
+        let Some(stream) = self.stream.take() else { return };
+        if !self.conn.is_write_shut() {
+            return; // an abort: the stream closes here
+        }
+        // What has arrived goes now (the runtime may be ending with this socket); what
+        // arrives later, in the background while the runtime runs.
+        let Ok(stream) = stream.into_std() else { return };
+        discard_arrived(&stream);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let linger = self.conn.disconnect_timeout();
+        runtime.spawn(async move {
+            let Ok(stream) = TcpStream::from_std(stream) else { return };
+            let drain = drain_to_end(&stream);
+            match linger {
+                Some(t) => {
+                    let _ = tokio::time::timeout(t, drain).await;
+                }
+                None => drain.await,
+            }
+        });
+    }
+}
+
+/// Reads and discards what the (non-blocking) stream holds now, without waiting.
+fn discard_arrived(mut stream: &std::net::TcpStream) {
+    let mut scratch = [0u8; 16 * 1024];
+    while matches!(io::Read::read(&mut stream, &mut scratch), Ok(n) if n > 0) {}
+}
+
+/// Reads and discards until the end of stream or an error.
+async fn drain_to_end(stream: &TcpStream) {
+    let mut scratch = [0u8; 16 * 1024];
+    while stream.readable().await.is_ok() {
+        match stream.try_read(&mut scratch) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
         }
     }
 }
