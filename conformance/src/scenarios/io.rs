@@ -224,6 +224,9 @@ fn close_notify(ctx: &Ctx) -> Check {
     ensure(socket.connection().error().is_none(), || {
         format!("error {:?}", socket.connection().error())
     })?;
+    // Our end of the close: the blocking socket answered the peer's close_notify itself (Qt's
+    // behaviour); on the async one it ended only the peer's direction (half-close).
+    socket.disconnect().context("our close after the peer's")?;
     closing.join().map_err(|_| Outcome::Fail("server panicked".into()))?.map_err(Outcome::Fail)
 }
 
