@@ -12,6 +12,7 @@ use std::time::Duration;
 use sslsocket::{
     AsyncAccepted, AsyncSslServer, KeyFormat, SslCertificate, SslConfiguration, SslKey,
 };
+use tokio::io::AsyncWriteExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,8 +47,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 tokio::spawn(async move {
                     let peer = socket.peer_address();
                     let (mut reader, mut writer) = tokio::io::split(*socket);
+                    // Until the client's close_notify (its half-close); then ours: tokio's
+                    // `shutdown` closes our direction (close_notify, FIN) after the echo.
                     let copied = tokio::io::copy(&mut reader, &mut writer).await;
-                    println!("{peer:?}: echoed {copied:?} bytes");
+                    let closed = writer.shutdown().await;
+                    println!("{peer:?}: echoed {copied:?} bytes, closed: {closed:?}");
                 });
             }
             AsyncAccepted::Failed(failure) => {
