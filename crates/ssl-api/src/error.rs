@@ -191,6 +191,16 @@ pub enum CertificateError {
     /// The key is encrypted and no passphrase was given.
     #[error("the key is encrypted and needs a passphrase")]
     PassphraseRequired,
+    /// An encrypted key's key-derivation parameters ask for more work or memory than the
+    /// limits allow (`ssl_api::key::MAX_PBKDF2_ITERATIONS`, `MAX_SCRYPT_COST`,
+    /// `MAX_SCRYPT_MEMORY`, `MAX_SCRYPT_WORK`); refused before any derivation.
+    #[error("the key's {kdf} parameters exceed the limits: {message}")]
+    KdfLimit {
+        /// The key-derivation function (`"pbkdf2"`, `"scrypt"`).
+        kdf: &'static str,
+        /// Which parameter is beyond which limit.
+        message: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {message}")]
     Io {
