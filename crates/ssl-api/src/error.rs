@@ -253,6 +253,30 @@ pub enum ConfigError {
         /// The cipher's name.
         name: String,
     },
+    /// `peer_verify_depth` is beyond `ssl_api::config::MAX_PEER_VERIFY_DEPTH`.
+    #[error("peer verify depth {depth} is beyond the limit of {max}")]
+    InvalidVerifyDepth {
+        /// The refused depth.
+        depth: u32,
+        /// The largest depth allowed.
+        max: u32,
+    },
+    /// An ALPN protocol name is empty or longer than 255 bytes (RFC 7301 §3.1).
+    #[error("alpn protocol {index} is {len} bytes long (1 to 255 allowed)")]
+    InvalidAlpnProtocol {
+        /// Its position in the list, from 0.
+        index: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The ALPN list encodes to more bytes than `ssl_api::config::MAX_ALPN_LIST_LEN`.
+    #[error("the alpn list encodes to {len} bytes, more than {max}")]
+    AlpnListTooLong {
+        /// The encoded length: every name with its length byte.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The peer name is not a valid DNS name or IP address.
     #[error("invalid peer name {0:?}")]
     InvalidPeerName(String),

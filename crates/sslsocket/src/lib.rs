@@ -100,6 +100,11 @@ pub use conn::{Connection, Control, Event};
 pub use registry::{
     active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo,
 };
+// The documented bounds of a configuration and of key loading.
+pub use ssl_api::config::{MAX_ALPN_LIST_LEN, MAX_ALPN_PROTOCOL_LEN, MAX_PEER_VERIFY_DEPTH};
+pub use ssl_api::key::{
+    MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_COST, MAX_SCRYPT_MEMORY, MAX_SCRYPT_WORK,
+};
 pub use ssl_api::{
     AlternativeName, CertificateError, CertificateExtension, ConfigError, DigestAlgorithm, EcCurve,
     EncodingFormat, Error, Feature, FeatureSet, KeyAlgorithm, KeyFormat, KeyLogHandler, KeyType,
