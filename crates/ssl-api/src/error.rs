@@ -209,6 +209,21 @@ pub enum CertificateError {
         /// What the operating system said.
         message: String,
     },
+    /// A certificate or key path names a directory, FIFO, socket or device, not a regular
+    /// file (`ssl_api::files::read_regular_file`).
+    #[error("{path} is not a regular file")]
+    NotARegularFile {
+        /// The path.
+        path: String,
+    },
+    /// A certificate or key file is larger than `ssl_api::files::MAX_FILE_SIZE`.
+    #[error("{path} is larger than {limit} bytes")]
+    FileTooLarge {
+        /// The path.
+        path: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// A path pattern is not a valid glob or regular expression.
     #[error("invalid path pattern {pattern:?}: {message}")]
     Pattern {

@@ -162,6 +162,39 @@ impl SslKey {
         private_from_pem(pem_text, Some(passphrase))
     }
 
+    /// Reads the private key of the file at `path` (`QSslKey` over a `QFile`): a PEM text as
+    /// [`SslKey::private_key_from_pem_with_passphrase`] (any of its forms, encrypted or not),
+    /// or DER: PKCS#8, encrypted PKCS#8 (with `passphrase`), PKCS#1 or SEC1. Only a regular
+    /// file up to [`crate::files::MAX_FILE_SIZE`] is read
+    /// ([`crate::files::read_regular_file`]).
+    ///
+    /// # Errors
+    /// As [`crate::files::read_regular_file`]; as
+    /// [`SslKey::private_key_from_pem_with_passphrase`] for a PEM text, and
+    /// [`CertificateError::PassphraseRequired`] for an encrypted key without `passphrase`;
+    /// [`CertificateError::Key`] for DER that is no private key.
+    pub fn private_key_from_file(
+        path: impl AsRef<std::path::Path>,
+        passphrase: Option<&[u8]>,
+    ) -> Result<SslKey, CertificateError> {
+        let data = Zeroizing::new(crate::files::read_regular_file(path.as_ref())?);
+        if data.windows(11).any(|w| w == b"-----BEGIN ") {
+            return private_from_pem(&data, passphrase);
+        }
+        let pkcs8 = match SslKey::private_key_from_der(&data, KeyFormat::Pkcs8) {
+            Ok(key) => return Ok(key),
+            Err(err) => err,
+        };
+        if pkcs8::EncryptedPrivateKeyInfo::from_der(&data).is_ok() {
+            let passphrase = passphrase.ok_or(CertificateError::PassphraseRequired)?;
+            return SslKey::private_key_from_encrypted_der(&data, passphrase);
+        }
+        [KeyFormat::Pkcs1, KeyFormat::Sec1]
+            .into_iter()
+            .find_map(|format| SslKey::private_key_from_der(&data, format).ok())
+            .ok_or(pkcs8)
+    }
+
     /// Reads a DER private key stored as `format`.
     ///
     /// # Errors

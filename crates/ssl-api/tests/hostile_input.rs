@@ -1,13 +1,17 @@
 //! Hostile input to the library gives a typed error within a second, never an abort, a hang or
 //! an unbounded allocation: encrypted keys whose key derivation would run for minutes or ask
-//! for a terabyte.
+//! for a terabyte; certificate and key paths that name a FIFO, a device, an endless `/proc`
+//! file or a huge file.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::time::{Duration, Instant};
 
 use pkcs8::der::Encode;
 use pkcs8::pkcs5::pbes2::{self, Kdf, Pbkdf2Params, Pbkdf2Prf, ScryptParams};
-use ssl_api::{CertificateError, KeyAlgorithm, SslKey};
+use ssl_api::files::MAX_FILE_SIZE;
+use ssl_api::{
+    CertificateError, EncodingFormat, KeyAlgorithm, PatternSyntax, SslCertificate, SslKey,
+};
 
 /// Generous: the checks run before any derivation and take microseconds.
 const QUICK: Duration = Duration::from_secs(10);
@@ -94,4 +98,102 @@ fn a_key_derivation_within_the_limits_still_opens() {
         SslKey::private_key_from_encrypted_der(der.as_bytes(), b"wrong"),
         Err(CertificateError::BadPassphrase)
     ));
+}
+
+/// Runs `load` on a thread and waits at most [`QUICK`] for it: a blocked open of a FIFO must
+/// fail the test, not hang it.
+fn within_quick<T: Send + 'static>(what: &str, load: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = Instant::now();
+    std::thread::spawn(move || tx.send(load()));
+    let result =
+        rx.recv_timeout(QUICK).unwrap_or_else(|_| panic!("{what}: no answer in {QUICK:?}"));
+    println!("{what}: answered in {:?}", started.elapsed());
+    result
+}
+
+#[cfg(unix)]
+#[test]
+fn certificate_and_key_paths_read_regular_files_only_and_within_the_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.pem");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+    let huge = dir.path().join("huge.pem");
+    // Sparse: one byte over the limit costs no disk.
+    std::fs::File::create(&huge).unwrap().set_len(MAX_FILE_SIZE + 1).unwrap();
+    let at_limit = dir.path().join("at-limit.pem");
+    std::fs::File::create(&at_limit).unwrap().set_len(MAX_FILE_SIZE).unwrap();
+    let cases = [
+        (fifo.clone(), "not a regular file"),
+        ("/dev/zero".into(), "not a regular file"),
+        (dir.path().to_path_buf(), "not a regular file"),
+        (huge.clone(), "too large"),
+    ];
+    for (path, expected) in cases {
+        let shown = path.display().to_string();
+        let p = path.clone();
+        let cert = within_quick(&format!("certificate {shown}"), move || {
+            SslCertificate::from_path(&p, EncodingFormat::Pem, PatternSyntax::FixedString)
+        });
+        let p = path.clone();
+        let key = within_quick(&format!("key {shown}"), move || {
+            SslKey::private_key_from_file(&p, Some(b"secret"))
+        });
+        for result in [cert.map(|_| ()), key.map(|_| ())] {
+            match (expected, result) {
+                ("not a regular file", Err(CertificateError::NotARegularFile { path })) => {
+                    assert_eq!(path, shown);
+                }
+                ("too large", Err(CertificateError::FileTooLarge { path, limit })) => {
+                    assert_eq!((path, limit), (shown.clone(), MAX_FILE_SIZE));
+                }
+                (_, other) => panic!("{shown}: {other:?}"),
+            }
+        }
+    }
+    // A file at the limit is read (and is no certificate: a parse error, not a size error).
+    let result =
+        SslCertificate::from_path(&at_limit, EncodingFormat::Pem, PatternSyntax::FixedString);
+    assert!(matches!(result, Err(CertificateError::Pem(_))), "{result:?}");
+    // A pattern skips what it cannot use: the FIFO, the huge file, endless /proc files.
+    let pattern = dir.path().join("*");
+    let found = within_quick("pattern over a FIFO and a huge file", move || {
+        SslCertificate::from_path(&pattern, EncodingFormat::Pem, PatternSyntax::Wildcard)
+    });
+    assert_eq!(found, Ok(Vec::new()));
+    let found = within_quick("pattern /proc/self/*", || {
+        SslCertificate::from_path("/proc/self/*", EncodingFormat::Pem, PatternSyntax::Wildcard)
+    });
+    assert_eq!(found, Ok(Vec::new()));
+}
+
+#[test]
+fn a_key_file_reads_in_every_form_the_pem_and_der_readers_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let plain =
+        SslKey::private_key_from_der(key.serialized_der(), ssl_api::KeyFormat::Pkcs8).unwrap();
+    let encrypted_pem = plain.to_pem(Some(b"secret")).unwrap();
+    let encrypted_der = pem::parse(&encrypted_pem).unwrap().into_contents();
+    let files = [
+        ("key.pem", key.serialize_pem().into_bytes(), None),
+        ("key.der", key.serialized_der().to_vec(), None),
+        ("key.enc.pem", encrypted_pem.into_bytes(), Some(&b"secret"[..])),
+        ("key.enc.der", encrypted_der, Some(&b"secret"[..])),
+    ];
+    for (name, bytes, passphrase) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let read = SslKey::private_key_from_file(&path, passphrase).unwrap();
+        assert_eq!(read.to_der(), plain.to_der(), "{name}");
+        if passphrase.is_some() {
+            assert!(
+                matches!(
+                    SslKey::private_key_from_file(&path, None),
+                    Err(CertificateError::PassphraseRequired)
+                ),
+                "{name}"
+            );
+        }
+    }
 }

@@ -170,7 +170,8 @@ pub struct TlsArgs {
     /// Private key of --cert (PEM or DER; default: a key inside the --cert file).
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// Passphrase of an encrypted --key (PKCS#8 "ENCRYPTED PRIVATE KEY").
+    /// Passphrase of an encrypted --key (PKCS#8 "ENCRYPTED PRIVATE KEY", or a legacy OpenSSL
+    /// PEM key with "Proc-Type: 4,ENCRYPTED").
     #[arg(long, value_name = "PASS")]
     pub pass: Option<String>,
     /// More certificates to send after --cert's; repeatable.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ssl_api::Role;
 use sslsocket::{
-    CertificateError, ConfigError, EncodingFormat, Error, Feature, KeyFormat, PatternSyntax,
+    CertificateError, ConfigError, EncodingFormat, Error, Feature, PatternSyntax,
     PeerVerifyMode, SslBackend, SslCertificate, SslConfiguration, SslKey, SslMode, SslSocket,
 };
 
@@ -235,53 +235,28 @@ fn settings(tls: &TlsArgs) -> Result<Settings, Problem> {
     })
 }
 
-/// Every certificate of a PEM file, or the one of a DER file.
+/// Every certificate of a PEM file, or the one of a DER file: a regular file up to
+/// `ssl_api::files::MAX_FILE_SIZE` (a FIFO or a device is refused before it is opened).
 fn load_certificates(path: &Path) -> Result<Vec<SslCertificate>, Error> {
-    let data = std::fs::read(path).map_err(|e| file_error(path, &e))?;
+    let data = ssl_api::files::read_regular_file(path).map_err(|e| Error::Config(e.into()))?;
     let format = if is_pem(&data) { EncodingFormat::Pem } else { EncodingFormat::Der };
     SslCertificate::from_data(&data, format).map_err(|e| file_error(path, &e))
 }
 
-/// The first private key of a PEM file (decrypting a PKCS#8 `ENCRYPTED PRIVATE KEY` with
-/// `pass`), or a DER PKCS#8 key.
+/// The private key of a file, in every form the library reads
+/// (`SslKey::private_key_from_file`: PEM, encrypted or not, legacy OpenSSL encryption
+/// included; DER PKCS#8, encrypted PKCS#8, PKCS#1, SEC1), decrypted with `pass`.
 fn load_key(path: &Path, pass: Option<&str>) -> Result<SslKey, Error> {
-    let data = std::fs::read(path).map_err(|e| file_error(path, &e))?;
-    if !is_pem(&data) {
-        return SslKey::private_key_from_der(&data, KeyFormat::Pkcs8)
-            .or_else(|_| decrypt_pkcs8(&data, pass))
-            .map_err(|e| file_error(path, &e));
-    }
-    let blocks = pem::parse_many(&data).map_err(|e| file_error(path, &e))?;
-    for block in &blocks {
-        let format = match block.tag() {
-            "PRIVATE KEY" => KeyFormat::Pkcs8,
-            "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
-            "EC PRIVATE KEY" => KeyFormat::Sec1,
-            "ENCRYPTED PRIVATE KEY" => {
-                return decrypt_pkcs8(block.contents(), pass).map_err(|e| file_error(path, &e))
-            }
-            _ => continue,
-        };
-        if block.headers().get("Proc-Type").is_some_and(|v| v.contains("ENCRYPTED")) {
-            return Err(file_error(
-                path,
-                &"encrypted keys are not supported yet in the legacy PEM form \
-                  (Proc-Type: 4,ENCRYPTED); convert with `openssl pkcs8 -topk8`",
-            ));
+    SslKey::private_key_from_file(path, pass.map(str::as_bytes)).map_err(|e| match e {
+        // These name the file already.
+        CertificateError::NotARegularFile { .. }
+        | CertificateError::FileTooLarge { .. }
+        | CertificateError::Io { .. } => Error::Config(e.into()),
+        CertificateError::PassphraseRequired => {
+            file_error(path, &"the key is encrypted: give --pass")
         }
-        return SslKey::private_key_from_der(block.contents(), format)
-            .map_err(|e| file_error(path, &e));
-    }
-    Err(file_error(path, &"no private key found"))
-}
-
-fn decrypt_pkcs8(der: &[u8], pass: Option<&str>) -> Result<SslKey, CertificateError> {
-    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der)
-        .map_err(|e| CertificateError::Key(e.to_string()))?;
-    let pass =
-        pass.ok_or_else(|| CertificateError::Key("the key is encrypted: give --pass".into()))?;
-    let plain = info.decrypt(pass).map_err(|_| CertificateError::BadPassphrase)?;
-    SslKey::private_key_from_der(plain.as_bytes(), KeyFormat::Pkcs8)
+        other => file_error(path, &other),
+    })
 }
 
 fn is_pem(data: &[u8]) -> bool {
