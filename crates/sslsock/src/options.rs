@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use ssl_api::Role;
 use sslsocket::{
-    CertificateError, ConfigError, EncodingFormat, Error, Feature, PatternSyntax,
-    PeerVerifyMode, SslBackend, SslCertificate, SslConfiguration, SslKey, SslMode, SslSocket,
+    CertificateError, ConfigError, EncodingFormat, Error, Feature, PatternSyntax, PeerVerifyMode,
+    SslBackend, SslCertificate, SslConfiguration, SslKey, SslMode, SslSocket,
 };
 
 use crate::cli::{ClientArgs, IgnoreSpec, ProtocolChoice, StartTls, TlsArgs};

@@ -297,15 +297,21 @@ pub struct Cell {
     pub style: Style,
 }
 
+/// Every cell's text is escaped for the terminal ([`crate::escape::for_terminal`]): a table
+/// shows what a peer chose (certificate subjects, ALPN, error messages), and nothing it sends
+/// may reach the terminal as a control sequence.
 impl Cell {
     pub fn plain(text: impl Into<String>) -> Cell {
-        Cell { text: text.into(), style: Style::Plain }
+        Cell::styled(text.into(), Style::Plain)
     }
     pub fn good(text: impl Into<String>) -> Cell {
-        Cell { text: text.into(), style: Style::Good }
+        Cell::styled(text.into(), Style::Good)
     }
     pub fn bad(text: impl Into<String>) -> Cell {
-        Cell { text: text.into(), style: Style::Bad }
+        Cell::styled(text.into(), Style::Bad)
+    }
+    fn styled(text: String, style: Style) -> Cell {
+        Cell { text: crate::escape::for_terminal(&text), style }
     }
 }
 

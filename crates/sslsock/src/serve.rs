@@ -67,7 +67,8 @@ fn refuse(name: Option<&str>, err: &Error, json: bool) -> u8 {
     if json {
         print_report(&report, true);
     } else if let Some(e) = &report.error {
-        eprintln!("sslsock serve: {} ({}): {}", report.backend, e.kind, e.message);
+        let message = crate::escape::for_terminal(&e.message);
+        eprintln!("sslsock serve: {} ({}): {message}", report.backend, e.kind);
     }
     1
 }

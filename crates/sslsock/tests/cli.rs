@@ -716,3 +716,70 @@ fn legacy_encrypted_pem_keys_are_decrypted_with_pass() {
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["encrypted"], true, "{report}");
 }
+
+/// A self-signed certificate (and its key) whose subject carries ESC, BEL, CR and LF.
+fn hostile_subject_identity(pki: &Pki) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "evil\u{1b}]0;pwned\u{7}\r\nOWNED\u{1b}[2J");
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (pki.path("evil.pem"), pki.path("evil.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path)
+}
+
+fn assert_no_control_characters(what: &str, out: &str) {
+    let bad: Vec<char> = out.chars().filter(|c| c.is_control() && *c != '\n').collect();
+    assert!(bad.is_empty(), "{what}: control characters {bad:?} in {out:?}");
+    assert!(
+        out.contains("evil\\u{1b}]0") && out.contains("pwned\\u{7}\\r\\nOWNED"),
+        "{what}: {out:?}"
+    );
+}
+
+#[test]
+fn a_peer_subject_with_control_characters_is_escaped_in_the_human_output() {
+    let pki = Pki::new();
+    let (cert, key) = hostile_subject_identity(&pki);
+    let server = Running::spawn(
+        BIN,
+        &[
+            "serve",
+            "127.0.0.1:0",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--verify",
+            "query",
+            "--reply",
+            "ok\\n",
+        ],
+    );
+    let first = server.next_line();
+    let target = first.strip_prefix("listening on ").unwrap().to_owned();
+    for command in ["connect", "probe"] {
+        let (code, out, err) = sslsock(&[
+            command,
+            &target,
+            "--no-system-ca",
+            "--ignore-errors",
+            "all",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--send",
+            "x",
+            "--read-timeout",
+            "0.5",
+        ]);
+        // probe exits 1 when a backend cannot ignore errors (native): its output still counts.
+        assert!(code == 0 || command == "probe", "{command}: {out}\n{err}");
+        assert_no_control_characters(command, &out);
+    }
+    // The server's line for the connect: the client certificate's subject.
+    let line = server.line_starting("127.0.0.1:");
+    assert_no_control_characters("serve", &line);
+}
