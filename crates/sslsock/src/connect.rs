@@ -11,7 +11,7 @@ use sslsocket::{Error, SslBackend, SslSocket};
 
 use crate::cli::{ConnectArgs, Target};
 use crate::options::{self, Problem, Settings};
-use crate::report::{colour_enabled, ConnectionReport};
+use crate::report::{colour_enabled, ConnectionReport, Received};
 use crate::starttls::{self, io_to_error, left};
 
 /// Runs `connect`; returns the exit status.
@@ -118,29 +118,38 @@ pub fn connect_once(
 }
 
 /// Sends `payload`, then reads until the peer closes or `read_timeout` passes with nothing
-/// new. A read timeout is not an error.
+/// new. A read timeout is not an error; a write timeout is (`SocketTimeoutError`). What
+/// arrives is counted and hashed as it arrives, never kept whole ([`Received`]).
 fn exchange(
     socket: &mut SslSocket,
     settings: &Settings,
     payload: &[u8],
-) -> (Vec<u8>, Option<Error>) {
-    let mut received = Vec::new();
+) -> (Received, Option<Error>) {
+    let mut received = Received::new();
     if !payload.is_empty() {
         socket.set_write_timeout(Some(settings.timeout));
         if let Err(e) = socket.write_all(payload) {
             // The peer may have closed first (a server that says its piece and goes): what it
             // sent is still worth reporting.
-            let err = if socket.error().is_none() { Error::RemoteClosed } else { io_to_error(&e) };
-            received.extend(socket.read_all());
+            let err = write_error(socket, &e);
+            received.push(&socket.read_all());
             return (received, Some(err));
         }
         // A peer that answers and closes gracefully while `flush` is still driving leaves the
         // socket unconnected without an error, and `flush` reports OperationError although
         // every byte went out: that is a success, and the answer is in the read buffer.
         if let Err(e) = socket.flush() {
-            if socket.error().is_some() || socket.bytes_to_write() > 0 {
-                received.extend(socket.read_all());
-                return (received, Some(io_to_error(&e)));
+            if e.kind() == io::ErrorKind::TimedOut
+                || socket.error().is_some()
+                || socket.bytes_to_write() > 0
+            {
+                let err = if e.kind() == io::ErrorKind::TimedOut {
+                    write_error(socket, &e)
+                } else {
+                    io_to_error(&e)
+                };
+                received.push(&socket.read_all());
+                return (received, Some(err));
             }
         }
     }
@@ -149,10 +158,26 @@ fn exchange(
     loop {
         match socket.read(&mut buf) {
             Ok(0) => return (received, None),
-            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Ok(n) => received.push(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::TimedOut => return (received, None),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return (received, Some(io_to_error(&e))),
         }
+    }
+}
+
+/// The error a failed write stands for: a timeout is `SocketTimeoutError` (whatever the
+/// socket's state says), a write refused with no socket error means the peer closed first.
+pub fn write_error(socket: &SslSocket, err: &io::Error) -> Error {
+    if err.kind() == io::ErrorKind::TimedOut {
+        return match Error::from_io_ref(err) {
+            Some(inner @ Error::Timeout { .. }) => inner.clone(),
+            _ => Error::Timeout { operation: "write" },
+        };
+    }
+    if socket.error().is_none() {
+        Error::RemoteClosed
+    } else {
+        io_to_error(err)
     }
 }

@@ -10,9 +10,9 @@ use ssl_api::Role;
 use sslsocket::{Accepted, Error, SslBackend, SslServer, SslSocket};
 
 use crate::cli::ServeArgs;
-use crate::connect::{failed_before_start, print_report};
+use crate::connect::{failed_before_start, print_report, write_error};
 use crate::options::{self, Problem, Settings};
-use crate::report::{colour_enabled, Cell, ConnectionReport, Table};
+use crate::report::{colour_enabled, Cell, ConnectionReport, Received, Table};
 use crate::starttls::{self, io_to_error, left};
 
 /// What the server does with each connection.
@@ -207,8 +207,12 @@ fn serve_connection(mut socket: SslSocket, behaviour: &Behaviour) -> u8 {
     report.exit_code()
 }
 
-fn converse(socket: &mut SslSocket, behaviour: &Behaviour) -> (Vec<u8>, Option<Error>) {
-    let mut received = Vec::new();
+/// Reads, and writes the echo and the reply, in turn: while a write is blocked nothing is
+/// read (the library does not buffer input behind a blocked write either), so a client that
+/// sends without reading is pushed back by TCP. What arrives is counted and hashed, and only
+/// its first `RECEIVED_PREFIX` bytes are kept ([`Received`]).
+fn converse(socket: &mut SslSocket, behaviour: &Behaviour) -> (Received, Option<Error>) {
+    let mut received = Received::new();
     let mut replied = false;
     let mut buf = [0u8; 16 * 1024];
     socket.set_write_timeout(Some(behaviour.settings.timeout));
@@ -222,7 +226,7 @@ fn converse(socket: &mut SslSocket, behaviour: &Behaviour) -> (Vec<u8>, Option<E
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return (received, Some(io_to_error(&e))),
         };
-        received.extend_from_slice(&buf[..n]);
+        received.push(&buf[..n]);
         let mut out = Vec::new();
         if behaviour.echo {
             out.extend_from_slice(&buf[..n]);
@@ -233,9 +237,14 @@ fn converse(socket: &mut SslSocket, behaviour: &Behaviour) -> (Vec<u8>, Option<E
         }
         if !out.is_empty() {
             if let Err(e) = socket.write_all(&out).and_then(|()| socket.flush()) {
-                // A client that closed gracefully right after its data is done, not failed.
-                let error = socket.error().map(|_| io_to_error(&e));
-                received.extend(socket.read_all());
+                // A client that closed gracefully right after its data is done, not failed; a
+                // write that timed out failed, whatever the socket's state says.
+                let error = if e.kind() == io::ErrorKind::TimedOut {
+                    Some(write_error(socket, &e))
+                } else {
+                    socket.error().map(|_| io_to_error(&e))
+                };
+                received.push(&socket.read_all());
                 return (received, error);
             }
         }
