@@ -10,7 +10,7 @@ use ssl_api::Role;
 use sslsocket::{Error, SslBackend, SslSocket};
 
 use crate::cli::{ConnectArgs, Target};
-use crate::options::{self, Problem, Settings};
+use crate::options::{self, Outgoing, Problem, Settings};
 use crate::report::{colour_enabled, ConnectionReport, Received};
 use crate::starttls::{self, io_to_error, left};
 
@@ -70,7 +70,7 @@ pub fn connect_once(
     backend: &Arc<dyn SslBackend>,
     target: &Target,
     settings: &Settings,
-    payload: &[u8],
+    payload: &Outgoing,
 ) -> ConnectionReport {
     let mut report = ConnectionReport::new(backend.as_ref());
     if let Err(err) = options::check(backend, settings, Role::Client) {
@@ -123,12 +123,24 @@ pub fn connect_once(
 fn exchange(
     socket: &mut SslSocket,
     settings: &Settings,
-    payload: &[u8],
+    payload: &Outgoing,
 ) -> (Received, Option<Error>) {
     let mut received = Received::new();
     if !payload.is_empty() {
         socket.set_write_timeout(Some(settings.timeout));
-        if let Err(e) = socket.write_all(payload) {
+        let source = match payload.open() {
+            Ok(source) => source,
+            Err(err) => return (received, Some(err)),
+        };
+        let sent = match (payload, source) {
+            (Outgoing::Bytes(bytes), _) => socket.write_all(bytes).map_err(Sending::Write),
+            (_, Some(mut source)) => stream(socket, &mut *source),
+            (_, None) => Ok(()),
+        };
+        if let Err(Sending::Read(e)) = sent {
+            return (received, Some(Error::io(e)));
+        }
+        if let Err(Sending::Write(e)) = sent {
             // The peer may have closed first (a server that says its piece and goes): what it
             // sent is still worth reporting.
             let err = write_error(socket, &e);
@@ -163,6 +175,29 @@ fn exchange(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return (received, Some(io_to_error(&e))),
         }
+    }
+}
+
+/// Why sending a streamed payload stopped.
+enum Sending {
+    /// Reading the file or stdin failed.
+    Read(io::Error),
+    /// Writing to the socket failed.
+    Write(io::Error),
+}
+
+/// Copies `source` to `socket` in 64 KiB chunks, each written before the next is read: a
+/// file of any size costs one chunk of memory, and a peer that reads slowly slows the copy.
+fn stream(socket: &mut SslSocket, source: &mut dyn Read) -> Result<(), Sending> {
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match source.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Sending::Read(e)),
+        };
+        socket.write_all(&chunk[..n]).map_err(Sending::Write)?;
     }
 }
 

@@ -1,7 +1,7 @@
 //! Turning the shared options into an `SslConfiguration` and socket settings, loading
 //! certificates and keys, and refusing (before any byte) what a backend cannot honour.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,23 +70,72 @@ pub fn server_settings(tls: &TlsArgs) -> Result<Settings, Problem> {
     settings(tls)
 }
 
-/// The bytes a client sends after the handshake: `--send`, `--send-file` (`-` = stdin), or
-/// nothing.
+/// What a client sends after the handshake: `--send`, `--send-file` (`-` = stdin), or
+/// nothing. A file and stdin are streamed in chunks as the peer takes them, never read whole.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    /// `--send`, or nothing (empty).
+    Bytes(Vec<u8>),
+    /// `--send-file FILE`, opened for each connection.
+    File(PathBuf),
+    /// `--send-file -`.
+    Stdin,
+}
+
+impl Outgoing {
+    /// Whether there is certainly nothing to send.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Outgoing::Bytes(bytes) if bytes.is_empty())
+    }
+
+    /// The same payload for several connections: standard input can be read once only, so
+    /// it is read whole here (`probe`); a file is reopened by each connection.
+    ///
+    /// # Errors
+    /// `Refused` when standard input cannot be read.
+    pub fn replayable(self) -> Result<Outgoing, Problem> {
+        match self {
+            Outgoing::Stdin => {
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut data)
+                    .map_err(|e| Problem::Refused(file_error(Path::new("-"), &e)))?;
+                Ok(Outgoing::Bytes(data))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The reader of a file or stdin payload (`None` for bytes).
+    ///
+    /// # Errors
+    /// `SslInvalidUserDataError` naming the file when it cannot be opened.
+    pub fn open(&self) -> Result<Option<Box<dyn std::io::Read + Send>>, Error> {
+        match self {
+            Outgoing::Bytes(_) => Ok(None),
+            Outgoing::File(path) => std::fs::File::open(path)
+                .map(|f| Some(Box::new(f) as Box<dyn std::io::Read + Send>))
+                .map_err(|e| file_error(path, &e)),
+            Outgoing::Stdin => Ok(Some(Box::new(std::io::stdin()))),
+        }
+    }
+}
+
+/// The payload of a client command.
 ///
 /// # Errors
-/// `Refused` when the file cannot be read.
-pub fn payload(client: &ClientArgs) -> Result<Vec<u8>, Problem> {
+/// `Refused` when the file does not exist or cannot be examined (it is opened and read when
+/// the connection is up; a FIFO is fine).
+pub fn payload(client: &ClientArgs) -> Result<Outgoing, Problem> {
     if let Some(text) = &client.send {
-        return Ok(text.0.clone());
+        return Ok(Outgoing::Bytes(text.0.clone()));
     }
-    let Some(path) = &client.send_file else { return Ok(Vec::new()) };
-    let data = if path.as_os_str() == "-" {
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut data).map(|_| data)
-    } else {
-        std::fs::read(path)
-    };
-    data.map_err(|e| Problem::Refused(file_error(path, &e)))
+    let Some(path) = &client.send_file else { return Ok(Outgoing::Bytes(Vec::new())) };
+    if path.as_os_str() == "-" {
+        return Ok(Outgoing::Stdin);
+    }
+    std::fs::metadata(path).map_err(|e| Problem::Refused(file_error(path, &e)))?;
+    Ok(Outgoing::File(path.clone()))
 }
 
 /// Converts a Unicode host name to A-labels (IDNA); ASCII names are kept as they are.

@@ -354,3 +354,51 @@ fn listening_port(server: &Sslsock) -> u16 {
         .parse()
         .unwrap()
 }
+
+#[test]
+fn connect_streams_its_send_file_instead_of_reading_it_whole() {
+    let id = Identity::new();
+    let (cert, key) = (id.path("cert.pem"), id.path("key.pem"));
+    let mut server = Sslsock::spawn(&[
+        "serve",
+        "127.0.0.1:0",
+        "--once",
+        "--json",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+    ]);
+    let port = listening_port(&server);
+    let sent = pattern(PUSHED);
+    let file = id.path("payload.bin");
+    std::fs::write(&file, &sent).unwrap();
+    let (ca, target) = (id.path("cert.pem"), format!("127.0.0.1:{port}"));
+    let started = Instant::now();
+    let mut client = Sslsock::spawn(&[
+        "connect",
+        &target,
+        "--json",
+        "--no-system-ca",
+        "--cafile",
+        &ca,
+        "--peer-name",
+        "localhost",
+        "--read-timeout",
+        "0.5",
+        "--send-file",
+        &file,
+    ]);
+    let (code, lines) = client.finish(Duration::from_secs(120));
+    let (served_code, served) = server.finish(Duration::from_secs(60));
+    println!(
+        "connect --send-file {} MiB in {:?}: client peak RSS {} KiB",
+        PUSHED >> 20,
+        started.elapsed(),
+        client.peak_kib
+    );
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(served_code, 0, "{served:?}");
+    assert_bounded_received(&json(served.last().unwrap()), &sent);
+    assert!(client.peak_kib * 1024 < (PUSHED / 2) as u64, "peak RSS {} KiB", client.peak_kib);
+}
