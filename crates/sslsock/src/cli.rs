@@ -130,6 +130,11 @@ pub struct ServeArgs {
     /// Exit after the first connection (its exit status is that connection's).
     #[arg(long)]
     pub once: bool,
+    /// Serve at most N connections at once (one thread each); the next ones wait in the
+    /// listen backlog until one ends.
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     #[command(flatten)]
     pub tls: TlsArgs,
 }

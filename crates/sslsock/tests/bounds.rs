@@ -402,3 +402,107 @@ fn connect_streams_its_send_file_instead_of_reading_it_whole() {
     assert_bounded_received(&json(served.last().unwrap()), &sent);
     assert!(client.peak_kib * 1024 < (PUSHED / 2) as u64, "peak RSS {} KiB", client.peak_kib);
 }
+
+/// Lowers the open-file limit of a running child (`prlimit(2)`).
+#[cfg(target_os = "linux")]
+fn limit_descriptors(child: &Child, limit: u64) {
+    use rustix::process::{prlimit, Pid, Resource, Rlimit};
+    let pid = Some(Pid::from_child(child));
+    let limit = Rlimit { current: Some(limit), maximum: Some(limit) };
+    prlimit(pid, Resource::Nofile, limit).unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_survives_running_out_of_descriptors_and_serves_a_good_client_afterwards() {
+    let id = Identity::new();
+    let (cert, key, ca) = (id.path("cert.pem"), id.path("key.pem"), id.path("cert.pem"));
+    for mode in [&[][..], &["--starttls", "smtp"][..]] {
+        let mut args = vec!["serve", "127.0.0.1:0", "--cert", &cert, "--key", &key];
+        args.extend_from_slice(&["--reply", "ok\\n", "--timeout", "30"]);
+        args.extend_from_slice(mode);
+        let mut server = Sslsock::spawn(&args);
+        let port = listening_port(&server);
+        limit_descriptors(&server.child, 32);
+        // More idle clients than descriptors: the server reaches EMFILE.
+        let idle: Vec<std::net::TcpStream> =
+            (0..48).map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(500));
+        let open = std::fs::read_dir(format!("/proc/{}/fd", server.child.id())).unwrap().count();
+        println!(
+            "{mode:?}: {} idle clients, the server holds {open} descriptors (limit 32)",
+            idle.len()
+        );
+        assert!(open >= 30, "the server did not reach its descriptor limit: {open}");
+        assert!(server.child.try_wait().unwrap().is_none(), "{mode:?}: the server stopped");
+        drop(idle);
+        let started = Instant::now();
+        let target = format!("127.0.0.1:{port}");
+        let mut client_args = vec!["connect", &target, "--json", "--no-system-ca", "--cafile", &ca];
+        client_args.extend_from_slice(&[
+            "--peer-name",
+            "localhost",
+            "--send",
+            "x",
+            "--timeout",
+            "20",
+        ]);
+        client_args.extend_from_slice(mode);
+        let mut client = Sslsock::spawn(&client_args);
+        let (code, lines) = client.finish(Duration::from_secs(60));
+        println!("{mode:?}: a good client after EMFILE: exit {code} in {:?}", started.elapsed());
+        assert_eq!(code, 0, "{mode:?}: {lines:?}");
+        assert_eq!(json(&lines[0])["received"], "ok\n");
+        assert!(server.child.try_wait().unwrap().is_none(), "{mode:?}: the server stopped");
+    }
+}
+
+#[test]
+fn serve_runs_at_most_max_connections_at_once_and_the_next_waits_its_turn() {
+    let id = Identity::new();
+    let (cert, key, ca) = (id.path("cert.pem"), id.path("key.pem"), id.path("cert.pem"));
+    let server = Sslsock::spawn(&[
+        "serve",
+        "127.0.0.1:0",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--reply",
+        "ok\\n",
+        "--max-connections",
+        "1",
+    ]);
+    let port = listening_port(&server);
+    let target = format!("127.0.0.1:{port}");
+    let connect = || {
+        let mut client = Sslsock::spawn(&[
+            "connect",
+            &target,
+            "--json",
+            "--no-system-ca",
+            "--cafile",
+            &ca,
+            "--peer-name",
+            "localhost",
+            "--send",
+            "x",
+            "--read-timeout",
+            "1",
+        ]);
+        let (code, lines) = client.finish(Duration::from_secs(30));
+        (code, json(&lines[0]))
+    };
+    // The one connection the server serves: an idle client that has said nothing yet.
+    let mut first = id.client(port);
+    first.set_read_timeout(Some(Duration::from_secs(5)));
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, waiting) = connect();
+    println!("with one idle connection served, a second client got {}", waiting["received"]);
+    assert!(waiting["received"].is_null(), "served beyond the bound: {waiting}");
+    drop(first);
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, served) = connect();
+    assert_eq!(code, 0, "{served}");
+    assert_eq!(served["received"], "ok\n", "{served}");
+}

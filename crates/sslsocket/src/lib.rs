@@ -83,6 +83,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accept;
 pub mod blocking;
 pub mod conn;
 mod forward;

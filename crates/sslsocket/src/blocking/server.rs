@@ -16,6 +16,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use ssl_api::{Error, Role, SslBackend, SslError};
 
 use super::socket::SslSocket;
+use crate::accept::{AcceptError, Backoff};
 use crate::server_settings::{server_settings_api, ServerSettings};
 
 const LISTENER: Token = Token(0);
@@ -205,17 +206,30 @@ impl Acceptor {
         let mut events = Events::with_capacity(64);
         let mut handshakes: HashMap<usize, Handshake> = HashMap::new();
         let mut next_token = FIRST_HANDSHAKE;
-        // Accept at the start, on the listener's events and on the waker (a slot was freed).
+        // Accept at the start, on the listener's events, on the waker (a slot was freed) and
+        // when a back-off after resource exhaustion is over (the connection that could not be
+        // taken is still in the backlog, and an edge-triggered poller says nothing new).
         let mut may_accept = true;
+        let mut backoff = Backoff::new();
+        let mut retry_at: Option<Instant> = None;
         while !self.stop.load(Ordering::Acquire) {
-            if may_accept && self.accept_ready(&mut handshakes, &mut next_token).is_err() {
-                return; // the listener failed: accept_next reports the stop
+            if retry_at.is_some_and(|t| t <= Instant::now()) {
+                retry_at = None;
+                may_accept = true;
+            }
+            if may_accept {
+                match self.accept_ready(&mut handshakes, &mut next_token, &mut backoff) {
+                    Ok(None) => {}
+                    Ok(Some(delay)) => retry_at = Some(Instant::now() + delay),
+                    Err(()) => return, // the listener failed: accept_next reports the stop
+                }
             }
             may_accept = false;
             let now = Instant::now();
             let wake = handshakes
                 .values()
                 .flat_map(|h| std::iter::once(h.deadline).chain(h.socket.next_timeout()))
+                .chain(retry_at)
                 .min()
                 .map(|t| t.saturating_duration_since(now));
             match self.poll.poll(&mut events, wake) {
@@ -263,27 +277,26 @@ impl Acceptor {
     }
 
     /// Accepts every waiting TCP connection, up to the pending bound, and starts its
-    /// handshake.
+    /// handshake. `Ok(Some(delay))`: out of descriptors or memory, try again after `delay`
+    /// (the [`crate::accept`] policy); `Err`: the listener is unusable.
     fn accept_ready(
         &mut self,
         handshakes: &mut HashMap<usize, Handshake>,
         next_token: &mut usize,
-    ) -> io::Result<()> {
+        backoff: &mut Backoff,
+    ) -> Result<Option<Duration>, ()> {
         while self.pending.load(Ordering::Acquire) < self.settings.max_pending {
             let (stream, peer) = match self.listener.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                // A client that went away before we took it is not the server's failure.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(e),
+                Err(e) => match AcceptError::classify(&e) {
+                    // A client that went away before we took it is not the server's failure.
+                    AcceptError::ClientGone => continue,
+                    AcceptError::ListenerFailed => return Err(()),
+                    _ => return Ok(Some(backoff.next_delay())),
+                },
             };
+            backoff.reset();
             self.pending.fetch_add(1, Ordering::AcqRel);
             let settings = &self.settings;
             let mut socket = SslSocket::with_backend_handle(settings.backend.clone());
@@ -319,7 +332,7 @@ impl Acceptor {
             // The ClientHello may be there already.
             self.step(handshakes, token);
         }
-        Ok(())
+        Ok(None)
     }
 }
 
