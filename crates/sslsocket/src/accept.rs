@@ -68,9 +68,7 @@ impl AcceptError {
             | io::ErrorKind::Interrupted
             | io::ErrorKind::WouldBlock
             | io::ErrorKind::TimedOut => AcceptError::ClientGone,
-            io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported => {
-                AcceptError::ListenerFailed
-            }
+            io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported => AcceptError::ListenerFailed,
             _ => AcceptError::ResourceExhausted,
         }
     }

@@ -11,8 +11,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::socket::AsyncSslSocket;
-use crate::blocking::HandshakeFailure;
 use crate::accept::{AcceptError, Backoff};
+use crate::blocking::HandshakeFailure;
 use crate::server_settings::{server_settings_api, ServerSettings};
 
 /// The outcome of one accepted TCP connection.
