@@ -96,7 +96,7 @@ mod tokio_driver;
 mod unavailable;
 mod verify;
 
-pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket};
+pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket, MAX_PENDING_PER_PEER};
 pub use conn::{Connection, Control, Event};
 pub use registry::{
     active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo,

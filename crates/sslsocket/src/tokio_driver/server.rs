@@ -43,7 +43,12 @@ struct Running {
 }
 
 impl AsyncSslServer {
-    server_settings_api!(AsyncSslSocket, "bind", "256");
+    server_settings_api!(
+        AsyncSslSocket,
+        "bind",
+        "The most connections in their handshake or waiting for `accept` at once (default \
+         256); further clients wait in the listen backlog."
+    );
 
     /// A server on `backend`.
     #[must_use]
