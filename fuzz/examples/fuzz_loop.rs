@@ -17,12 +17,17 @@ use sslsocket_tests::hostile::{self, Rng};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 4] = [
+const TARGETS: [(&str, Target); 5] = [
     ("connection_client", hostile::connection_client),
     ("connection_server", hostile::connection_server),
     ("certificate_parse", hostile::certificate_parse),
     ("key_parse", key_parse),
+    ("configuration", configuration),
 ];
+
+fn configuration(data: &[u8]) {
+    let _ = hostile::configuration(data);
+}
 
 fn key_parse(data: &[u8]) {
     hostile::key_parse(data);

@@ -238,10 +238,88 @@ pub fn key_parse(data: &[u8]) {
     }
 }
 
-/// [`key_parse`] plus the passphrase readers (encrypted PKCS#8 and legacy PEM encryption).
-/// Separate because a hostile key can ask for a great many key-derivation rounds.
+/// [`key_parse`] plus the passphrase readers (encrypted PKCS#8, PEM and DER, and legacy PEM
+/// encryption). Separate because a key may ask for key-derivation work up to the documented
+/// limits (`sslsocket::MAX_PBKDF2_ITERATIONS`, `MAX_SCRYPT_*`); beyond them it is refused
+/// before any derivation.
 pub fn encrypted_key_parse(data: &[u8]) {
     let _ = SslKey::private_key_from_pem_with_passphrase(data, b"passphrase");
+    let _ = SslKey::private_key_from_encrypted_der(data, b"passphrase");
+}
+
+/// The `configuration` fuzz target: a configuration built from arbitrary bytes (verify depth
+/// and mode, protocol, ALPN names of any length, with or without the identity, a key of
+/// another certificate) goes through `SslConfiguration::validate` and the engine context of
+/// every backend in both roles. Either a context or a typed `ConfigError`, never a panic;
+/// and a configuration `validate` refuses is refused by every backend. Returns whether
+/// `validate` accepted it.
+///
+/// # Panics
+/// When a backend builds a context for a configuration `validate` refuses.
+pub fn configuration(data: &[u8]) -> bool {
+    let (ca, server) = identities();
+    let mut bytes = data.iter().copied();
+    let mut next = || bytes.next().unwrap_or(0);
+    let flags = next();
+    let mut config = if flags & 1 == 0 { client_config(ca) } else { server.server_config() };
+    let depth = [next(), next(), next(), next()];
+    // Mostly small (so the rest gets checked too), sometimes any u32 (past the limit, past
+    // OpenSSL's int).
+    config.peer_verify_depth =
+        if flags & 4 != 0 { u32::from_le_bytes(depth) } else { u32::from(depth[0] % 128) };
+    config.peer_verify_mode = match next() % 4 {
+        0 => sslsocket::PeerVerifyMode::VerifyNone,
+        1 => sslsocket::PeerVerifyMode::QueryPeer,
+        2 => sslsocket::PeerVerifyMode::VerifyPeer,
+        _ => sslsocket::PeerVerifyMode::AutoVerifyPeer,
+    };
+    config.protocol = match next() % 6 {
+        0 => sslsocket::SslProtocol::TlsV1_2,
+        1 => sslsocket::SslProtocol::TlsV1_3,
+        2 => sslsocket::SslProtocol::TlsV1_2OrLater,
+        3 => sslsocket::SslProtocol::AnyProtocol,
+        4 => sslsocket::SslProtocol::UnknownProtocol,
+        _ => sslsocket::SslProtocol::SecureProtocols,
+    };
+    if flags & 2 != 0 {
+        // A key of another certificate: a mismatch validate must catch.
+        config.private_key = Some(identities_other_key().clone());
+    }
+    // The rest: ALPN names, each a length byte (scaled up to reach past 255 and past the
+    // list limit) and that many bytes of the input, repeated.
+    let rest = data.get(8..).unwrap_or(&[]);
+    let scale = usize::from(flags >> 4) + 1;
+    let mut alpn = Vec::new();
+    let mut i = 0;
+    while i < rest.len() && alpn.len() < 512 {
+        let len = usize::from(rest[i]) * scale / 4;
+        let start = (i + 1).min(rest.len());
+        let name: Vec<u8> = rest[start..].iter().copied().cycle().take(len).collect();
+        alpn.push(if rest.len() > start { name } else { vec![b'x'; len] });
+        i += 1 + (len % 7);
+    }
+    config.alpn_protocols = alpn;
+    let valid = config.validate().is_ok();
+    for backend in backends() {
+        for role in [Role::Client, Role::Server] {
+            let built = sslsocket::registry::context_for(&backend, &config, role);
+            assert!(
+                valid || built.is_err(),
+                "{} {role:?}: a context for a configuration validate refuses",
+                backend.name()
+            );
+            if let Err(err) = built {
+                let _ = (err.kind(), err.to_string());
+            }
+        }
+    }
+    valid
+}
+
+/// A private key that belongs to no certificate of [`identities`].
+fn identities_other_key() -> &'static SslKey {
+    static KEY: OnceLock<SslKey> = OnceLock::new();
+    KEY.get_or_init(|| Authority::root("hostile input other").leaf(&["localhost"]).key)
 }
 
 /// Both directions of one real handshake on `backend` with a little data each way, as they

@@ -22,6 +22,7 @@ use sslsocket_tests::{client_config, on_each_backend, pair, start};
 const LIVE_RUNS: u64 = 400;
 const REPLAYS: u64 = 150;
 const PARSES: u64 = 600;
+const CONFIGURATIONS: u64 = 300;
 const ROUNDS: usize = 20_000;
 
 /// What one live run ended as.
@@ -223,6 +224,18 @@ fn arbitrary_bytes_to_a_connection_never_complete_a_handshake() {
         hostile::connection_client(&data);
         hostile::connection_server(&data);
     }
+}
+
+#[test]
+fn arbitrary_configurations_are_built_or_refused_with_a_typed_error_on_every_backend() {
+    let mut valid = 0;
+    for seed in 0..CONFIGURATIONS {
+        let mut rng = Rng::new(seed);
+        let len = rng.below(1200);
+        let input = rng.bytes(len);
+        valid += usize::from(hostile::configuration(&input));
+    }
+    println!("{CONFIGURATIONS} arbitrary configurations: {valid} passed validate, none panicked");
 }
 
 #[test]

@@ -193,10 +193,14 @@ impl SslCertificate {
     ///
     /// With `FixedString` the file must exist and parse. With `Wildcard` and
     /// `RegularExpression`, files that cannot be read or parsed are skipped (as Qt does) and the
-    /// result may be empty; files are read in sorted path order.
+    /// result may be empty; files are read in sorted path order. Only regular files up to
+    /// [`crate::files::MAX_FILE_SIZE`] are read ([`crate::files::read_regular_file`]): a FIFO,
+    /// a device or a `/proc` file that never ends is refused (a `FixedString` path) or skipped.
     ///
     /// # Errors
-    /// A read or parse error of a `FixedString` path; an invalid pattern.
+    /// A read or parse error of a `FixedString` path
+    /// ([`CertificateError::NotARegularFile`], [`CertificateError::FileTooLarge`],
+    /// [`CertificateError::Io`], a parse error); an invalid pattern.
     pub fn from_path(
         pattern: impl AsRef<Path>,
         format: EncodingFormat,
@@ -205,16 +209,13 @@ impl SslCertificate {
         let pattern = pattern.as_ref();
         match syntax {
             PatternSyntax::FixedString => {
-                let data = std::fs::read(pattern).map_err(|e| CertificateError::Io {
-                    path: pattern.display().to_string(),
-                    message: e.to_string(),
-                })?;
+                let data = crate::files::read_regular_file(pattern)?;
                 SslCertificate::from_data(&data, format)
             }
             PatternSyntax::Wildcard | PatternSyntax::RegularExpression => {
                 let mut certs = Vec::new();
                 for path in matching_files(pattern, syntax)? {
-                    if let Ok(data) = std::fs::read(&path) {
+                    if let Ok(data) = crate::files::read_regular_file(&path) {
                         if let Ok(found) = SslCertificate::from_data(&data, format) {
                             certs.extend(found);
                         }

@@ -9,6 +9,22 @@ use crate::error::{CertificateError, ConfigError};
 use crate::key::{KeyType, SslKey};
 use crate::types::{PeerVerifyMode, SslProtocol};
 
+/// The largest [`SslConfiguration::peer_verify_depth`]: 100, the limit OpenSSL applies when
+/// none is set. A larger value limits nothing more and is refused by
+/// [`SslConfiguration::validate`] (OpenSSL takes the depth as a C `int`: from 2^31 + 1 it
+/// would wrap and reject every chain).
+pub const MAX_PEER_VERIFY_DEPTH: u32 = 100;
+
+/// The longest ALPN protocol name, in bytes (RFC 7301 §3.1: `opaque ProtocolName<1..2^8-1>`).
+pub const MAX_ALPN_PROTOCOL_LEN: usize = 255;
+
+/// The most bytes [`SslConfiguration::alpn_protocols`] may encode to, each name with its length
+/// byte: 32 KiB. The extension's own bound is 2^16 − 3 bytes, but every extension of a
+/// ClientHello shares one block of 2^16 − 1 bytes (and rustls servers refuse handshake
+/// messages over 64 KiB): half of it leaves room for the key shares, the server name and a
+/// session ticket.
+pub const MAX_ALPN_LIST_LEN: usize = 32 * 1024;
+
 /// Everything a TLS context is built from (`QSslConfiguration`).
 ///
 /// Equal configurations build equal engine contexts, so `sslsocket` shares one context (and
@@ -20,7 +36,8 @@ pub struct SslConfiguration {
     /// How the peer is verified. Default: `AutoVerifyPeer`.
     pub peer_verify_mode: PeerVerifyMode,
     /// The maximum number of certificates in the verified path, the leaf included and the
-    /// trust anchor not counted; 0 means no limit (the default).
+    /// trust anchor not counted; 0 means no limit (the default). At most
+    /// [`MAX_PEER_VERIFY_DEPTH`].
     pub peer_verify_depth: u32,
     /// Trust anchors in addition to the system ones (or instead of them, see
     /// `system_ca_certificates`).
@@ -34,7 +51,8 @@ pub struct SslConfiguration {
     pub private_key: Option<SslKey>,
     /// Allowed cipher suites; empty means the engine's default list.
     pub ciphers: Vec<SslCipher>,
-    /// ALPN protocols, most preferred first; empty means no ALPN.
+    /// ALPN protocols, most preferred first; empty means no ALPN. Each name is 1 to
+    /// [`MAX_ALPN_PROTOCOL_LEN`] bytes, and the list encodes to at most [`MAX_ALPN_LIST_LEN`].
     pub alpn_protocols: Vec<Vec<u8>>,
     /// Pre-shared key authentication (TLS-PSK): called during the handshake on both sides.
     /// Needs `Feature::Psk`. A server with a PSK handler may have no certificate.
@@ -120,8 +138,9 @@ impl SslConfiguration {
         }
     }
 
-    /// Checks what can be checked without an engine: the private key is a private key, and
-    /// it belongs to the local certificate (its public part equals the leaf's
+    /// Checks what can be checked without an engine: the verify depth and the ALPN list are
+    /// within their bounds, the private key is a private key, and it belongs to the local
+    /// certificate (its public part equals the leaf's
     /// `SubjectPublicKeyInfo`, see [`SslKey::public_key`]). A configuration with only one of
     /// the two, or with none, is valid here (a server needs both: its backend says so).
     ///
@@ -131,9 +150,19 @@ impl SslConfiguration {
     /// `SSL_CTX_check_private_key`).
     ///
     /// # Errors
-    /// [`ConfigError::KeyMismatch`] when the key is not the leaf's;
+    /// [`ConfigError::InvalidVerifyDepth`] beyond [`MAX_PEER_VERIFY_DEPTH`];
+    /// [`ConfigError::InvalidAlpnProtocol`] for an empty ALPN name or one over
+    /// [`MAX_ALPN_PROTOCOL_LEN`] bytes; [`ConfigError::AlpnListTooLong`] for a list over
+    /// [`MAX_ALPN_LIST_LEN`]; [`ConfigError::KeyMismatch`] when the key is not the leaf's;
     /// [`ConfigError::Certificate`] when the "private key" is a public key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.peer_verify_depth > MAX_PEER_VERIFY_DEPTH {
+            return Err(ConfigError::InvalidVerifyDepth {
+                depth: self.peer_verify_depth,
+                max: MAX_PEER_VERIFY_DEPTH,
+            });
+        }
+        validate_alpn(&self.alpn_protocols)?;
         let Some(key) = &self.private_key else { return Ok(()) };
         if key.key_type() != KeyType::PrivateKey {
             return Err(CertificateError::Key("a public key is not a private key".into()).into());
@@ -151,4 +180,20 @@ impl SslConfiguration {
     pub fn local_certificate(&self) -> Option<&SslCertificate> {
         self.local_certificate_chain.first()
     }
+}
+
+/// Each ALPN name 1..=255 bytes, the encoded list (names with their length bytes) within
+/// [`MAX_ALPN_LIST_LEN`].
+fn validate_alpn(protocols: &[Vec<u8>]) -> Result<(), ConfigError> {
+    let mut encoded = 0usize;
+    for (index, name) in protocols.iter().enumerate() {
+        if name.is_empty() || name.len() > MAX_ALPN_PROTOCOL_LEN {
+            return Err(ConfigError::InvalidAlpnProtocol { index, len: name.len() });
+        }
+        encoded += 1 + name.len();
+    }
+    if encoded > MAX_ALPN_LIST_LEN {
+        return Err(ConfigError::AlpnListTooLong { len: encoded, max: MAX_ALPN_LIST_LEN });
+    }
+    Ok(())
 }

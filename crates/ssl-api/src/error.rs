@@ -198,6 +198,16 @@ pub enum CertificateError {
     /// The key is encrypted and no passphrase was given.
     #[error("the key is encrypted and needs a passphrase")]
     PassphraseRequired,
+    /// An encrypted key's key-derivation parameters ask for more work or memory than the
+    /// limits allow (`ssl_api::key::MAX_PBKDF2_ITERATIONS`, `MAX_SCRYPT_COST`,
+    /// `MAX_SCRYPT_MEMORY`, `MAX_SCRYPT_WORK`); refused before any derivation.
+    #[error("the key's {kdf} parameters exceed the limits: {message}")]
+    KdfLimit {
+        /// The key-derivation function (`"pbkdf2"`, `"scrypt"`).
+        kdf: &'static str,
+        /// Which parameter is beyond which limit.
+        message: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {message}")]
     Io {
@@ -205,6 +215,21 @@ pub enum CertificateError {
         path: String,
         /// What the operating system said.
         message: String,
+    },
+    /// A certificate or key path names a directory, FIFO, socket or device, not a regular
+    /// file (`ssl_api::files::read_regular_file`).
+    #[error("{path} is not a regular file")]
+    NotARegularFile {
+        /// The path.
+        path: String,
+    },
+    /// A certificate or key file is larger than `ssl_api::files::MAX_FILE_SIZE`.
+    #[error("{path} is larger than {limit} bytes")]
+    FileTooLarge {
+        /// The path.
+        path: String,
+        /// The limit, in bytes.
+        limit: u64,
     },
     /// A path pattern is not a valid glob or regular expression.
     #[error("invalid path pattern {pattern:?}: {message}")]
@@ -270,6 +295,30 @@ pub enum ConfigError {
         protocol: crate::types::SslProtocol,
         /// The engine's security level (`SSL_CTX_get_security_level`).
         security_level: u32,
+    },
+    /// `peer_verify_depth` is beyond `ssl_api::config::MAX_PEER_VERIFY_DEPTH`.
+    #[error("peer verify depth {depth} is beyond the limit of {max}")]
+    InvalidVerifyDepth {
+        /// The refused depth.
+        depth: u32,
+        /// The largest depth allowed.
+        max: u32,
+    },
+    /// An ALPN protocol name is empty or longer than 255 bytes (RFC 7301 §3.1).
+    #[error("alpn protocol {index} is {len} bytes long (1 to 255 allowed)")]
+    InvalidAlpnProtocol {
+        /// Its position in the list, from 0.
+        index: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The ALPN list encodes to more bytes than `ssl_api::config::MAX_ALPN_LIST_LEN`.
+    #[error("the alpn list encodes to {len} bytes, more than {max}")]
+    AlpnListTooLong {
+        /// The encoded length: every name with its length byte.
+        len: usize,
+        /// The limit.
+        max: usize,
     },
     /// The peer name is not a valid DNS name or IP address.
     #[error("invalid peer name {0:?}")]

@@ -104,6 +104,25 @@ pub struct SslKey {
     curve: Option<EcCurve>,
 }
 
+/// The most PBKDF2 iterations an encrypted PKCS#8 key may ask for (RFC 8018 §4.2 calls
+/// 10,000,000 appropriate for "especially critical keys"; OpenSSL writes 2,048 by default and
+/// sslsocket 100,000). A key asking for more is refused with [`CertificateError::KdfLimit`]
+/// before any derivation: 2^31 − 1 iterations would run for minutes.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+/// The largest scrypt cost parameter N an encrypted PKCS#8 key may ask for: 2^20 (the
+/// "sensitive storage" figure of the scrypt paper; OpenSSL writes 2^14).
+pub const MAX_SCRYPT_COST: u64 = 1 << 20;
+
+/// The most memory an encrypted PKCS#8 key's scrypt parameters may need, `128 · r · (N + p)`
+/// bytes: 256 MiB (N = 2^18 with r = 8, or N = 2^20 with r = 2). OpenSSL's own limit is
+/// 32 MiB; scrypt allocates this at once and an allocation failure aborts the process.
+pub const MAX_SCRYPT_MEMORY: u64 = 256 << 20;
+
+/// The most scrypt work an encrypted PKCS#8 key may ask for, `N · r · p`: 2^23, the work of
+/// N = 2^18, r = 8, p = 4 (a few seconds in an optimised build).
+pub const MAX_SCRYPT_WORK: u64 = 1 << 23;
+
 pub(crate) const OID_RSA: &str = "1.2.840.113549.1.1.1";
 pub(crate) const OID_EC: &str = "1.2.840.10045.2.1";
 pub(crate) const OID_ED25519: &str = "1.3.101.112";
@@ -133,12 +152,47 @@ impl SslKey {
     /// # Errors
     /// As [`SslKey::private_key_from_pem`], and [`CertificateError::BadPassphrase`] when the
     /// passphrase does not decrypt the key; [`CertificateError::Key`] for an encryption scheme
-    /// that is not supported (PBES1, unknown ciphers).
+    /// that is not supported (PBES1, unknown ciphers); [`CertificateError::KdfLimit`] for key
+    /// derivation parameters beyond [`MAX_PBKDF2_ITERATIONS`], [`MAX_SCRYPT_COST`],
+    /// [`MAX_SCRYPT_MEMORY`] or [`MAX_SCRYPT_WORK`], refused before any derivation work.
     pub fn private_key_from_pem_with_passphrase(
         pem_text: &[u8],
         passphrase: &[u8],
     ) -> Result<SslKey, CertificateError> {
         private_from_pem(pem_text, Some(passphrase))
+    }
+
+    /// Reads the private key of the file at `path` (`QSslKey` over a `QFile`): a PEM text as
+    /// [`SslKey::private_key_from_pem_with_passphrase`] (any of its forms, encrypted or not),
+    /// or DER: PKCS#8, encrypted PKCS#8 (with `passphrase`), PKCS#1 or SEC1. Only a regular
+    /// file up to [`crate::files::MAX_FILE_SIZE`] is read
+    /// ([`crate::files::read_regular_file`]).
+    ///
+    /// # Errors
+    /// As [`crate::files::read_regular_file`]; as
+    /// [`SslKey::private_key_from_pem_with_passphrase`] for a PEM text, and
+    /// [`CertificateError::PassphraseRequired`] for an encrypted key without `passphrase`;
+    /// [`CertificateError::Key`] for DER that is no private key.
+    pub fn private_key_from_file(
+        path: impl AsRef<std::path::Path>,
+        passphrase: Option<&[u8]>,
+    ) -> Result<SslKey, CertificateError> {
+        let data = Zeroizing::new(crate::files::read_regular_file(path.as_ref())?);
+        if data.windows(11).any(|w| w == b"-----BEGIN ") {
+            return private_from_pem(&data, passphrase);
+        }
+        let pkcs8 = match SslKey::private_key_from_der(&data, KeyFormat::Pkcs8) {
+            Ok(key) => return Ok(key),
+            Err(err) => err,
+        };
+        if pkcs8::EncryptedPrivateKeyInfo::from_der(&data).is_ok() {
+            let passphrase = passphrase.ok_or(CertificateError::PassphraseRequired)?;
+            return SslKey::private_key_from_encrypted_der(&data, passphrase);
+        }
+        [KeyFormat::Pkcs1, KeyFormat::Sec1]
+            .into_iter()
+            .find_map(|format| SslKey::private_key_from_der(&data, format).ok())
+            .ok_or(pkcs8)
     }
 
     /// Reads a DER private key stored as `format`.
@@ -162,7 +216,8 @@ impl SslKey {
     /// # Errors
     /// [`CertificateError::BadPassphrase`] when the passphrase does not decrypt it;
     /// [`CertificateError::Key`] when the bytes are not such a key or the scheme is not
-    /// supported.
+    /// supported; [`CertificateError::KdfLimit`] for key-derivation parameters beyond the
+    /// limits (as [`SslKey::private_key_from_pem_with_passphrase`]).
     pub fn private_key_from_encrypted_der(
         der: &[u8],
         passphrase: &[u8],

@@ -13,6 +13,7 @@ use pkcs8::rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
 use crate::error::CertificateError;
+use crate::key::{MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_COST, MAX_SCRYPT_MEMORY, MAX_SCRYPT_WORK};
 
 /// PBKDF2 iterations of the keys [`encrypt_pkcs8`] writes. OpenSSL 3 writes 2048; more costs
 /// a brute-force attack more and a legitimate load a few milliseconds.
@@ -22,13 +23,16 @@ pub(crate) const PBKDF2_ITERATIONS: u32 = 100_000;
 ///
 /// # Errors
 /// [`CertificateError::BadPassphrase`] when decryption fails or yields no DER structure;
-/// [`CertificateError::Key`] for bytes that are not an encrypted key or an unsupported scheme.
+/// [`CertificateError::Key`] for bytes that are not an encrypted key or an unsupported scheme;
+/// [`CertificateError::KdfLimit`] for key-derivation parameters beyond the documented limits
+/// (checked before any derivation work).
 pub(crate) fn decrypt_pkcs8(
     der: &[u8],
     passphrase: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CertificateError> {
     let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der)
         .map_err(|e| CertificateError::Key(format!("encrypted pkcs8: {e}")))?;
+    check_kdf_limits(&info.encryption_algorithm)?;
     match info.decrypt(passphrase) {
         Ok(doc) => Ok(Zeroizing::new(doc.as_bytes().to_vec())),
         // pkcs5 0.7 reports bad padding after decryption as `EncryptFailed`.
@@ -37,6 +41,51 @@ pub(crate) fn decrypt_pkcs8(
         ))
         | Err(pkcs8::Error::Asn1(_)) => Err(CertificateError::BadPassphrase),
         Err(e) => Err(CertificateError::Key(format!("encrypted pkcs8: {e}"))),
+    }
+}
+
+/// Refuses key-derivation parameters whose cost is beyond the limits of [`crate::key`]: the
+/// derivation would otherwise run for minutes (PBKDF2) or allocate without bound (scrypt's
+/// `128 · r · N` bytes; N = 2^30 asks for a terabyte and aborts the process).
+fn check_kdf_limits(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Result<(), CertificateError> {
+    use pkcs8::pkcs5::pbes2::Kdf;
+    let pkcs8::pkcs5::EncryptionScheme::Pbes2(params) = scheme else {
+        // PBES1 is refused by the decryption itself, before any derivation.
+        return Ok(());
+    };
+    let limit = |kdf: &'static str, message: String| CertificateError::KdfLimit { kdf, message };
+    match &params.kdf {
+        Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > MAX_PBKDF2_ITERATIONS => Err(limit(
+            "pbkdf2",
+            format!("{} iterations, more than {MAX_PBKDF2_ITERATIONS}", pbkdf2.iteration_count),
+        )),
+        Kdf::Pbkdf2(_) => Ok(()),
+        Kdf::Scrypt(scrypt) => {
+            let n = scrypt.cost_parameter;
+            let r = u64::from(scrypt.block_size);
+            let p = u64::from(scrypt.parallelization);
+            if n > MAX_SCRYPT_COST {
+                return Err(limit("scrypt", format!("N = {n}, more than {MAX_SCRYPT_COST}")));
+            }
+            // N ≤ 2^20 and r, p < 2^16: none of these products overflows a u64.
+            let memory = 128 * r * (n + p);
+            if memory > MAX_SCRYPT_MEMORY {
+                return Err(limit(
+                    "scrypt",
+                    format!("N = {n}, r = {r}, p = {p} need {memory} bytes, more than {MAX_SCRYPT_MEMORY}"),
+                ));
+            }
+            let work = n * r * p;
+            if work > MAX_SCRYPT_WORK {
+                return Err(limit(
+                    "scrypt",
+                    format!("N·r·p = {work}, more than {MAX_SCRYPT_WORK}"),
+                ));
+            }
+            Ok(())
+        }
+        // `Kdf` has no other variant today; a new one is refused by the decryption.
+        _ => Ok(()),
     }
 }
 

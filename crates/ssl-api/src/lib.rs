@@ -36,6 +36,7 @@ mod certificate_text;
 pub mod cipher;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod key;
 mod key_encryption;
 pub mod pipe;

@@ -131,6 +131,11 @@ pub struct ServeArgs {
     /// Exit after the first connection (its exit status is that connection's).
     #[arg(long)]
     pub once: bool,
+    /// Serve at most N connections at once (one thread each); the next ones wait in the
+    /// listen backlog until one ends.
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     #[command(flatten)]
     pub tls: TlsArgs,
 }
@@ -177,7 +182,8 @@ pub struct TlsArgs {
     /// Private key of --cert (PEM or DER; default: a key inside the --cert file).
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// Passphrase of an encrypted --key (PKCS#8 "ENCRYPTED PRIVATE KEY").
+    /// Passphrase of an encrypted --key (PKCS#8 "ENCRYPTED PRIVATE KEY", or a legacy OpenSSL
+    /// PEM key with "Proc-Type: 4,ENCRYPTED").
     #[arg(long, value_name = "PASS")]
     pub pass: Option<String>,
     /// More certificates to send after --cert's; repeatable.

@@ -10,8 +10,8 @@ use ssl_api::Role;
 use sslsocket::{Error, SslBackend, SslSocket};
 
 use crate::cli::{ConnectArgs, Target};
-use crate::options::{self, Problem, Settings};
-use crate::report::{colour_enabled, ConnectionReport};
+use crate::options::{self, Outgoing, Problem, Settings};
+use crate::report::{colour_enabled, ConnectionReport, Received};
 use crate::starttls::{self, io_to_error, left};
 
 /// Runs `connect`; returns the exit status.
@@ -70,7 +70,7 @@ pub fn connect_once(
     backend: &Arc<dyn SslBackend>,
     target: &Target,
     settings: &Settings,
-    payload: &[u8],
+    payload: &Outgoing,
 ) -> ConnectionReport {
     let mut report = ConnectionReport::new(backend.as_ref());
     if let Err(err) = options::check(backend, settings, Role::Client) {
@@ -118,29 +118,50 @@ pub fn connect_once(
 }
 
 /// Sends `payload`, then reads until the peer closes or `read_timeout` passes with nothing
-/// new. A read timeout is not an error.
+/// new. A read timeout is not an error; a write timeout is (`SocketTimeoutError`). What
+/// arrives is counted and hashed as it arrives, never kept whole ([`Received`]).
 fn exchange(
     socket: &mut SslSocket,
     settings: &Settings,
-    payload: &[u8],
-) -> (Vec<u8>, Option<Error>) {
-    let mut received = Vec::new();
+    payload: &Outgoing,
+) -> (Received, Option<Error>) {
+    let mut received = Received::new();
     if !payload.is_empty() {
         socket.set_write_timeout(Some(settings.timeout));
-        if let Err(e) = socket.write_all(payload) {
+        let source = match payload.open() {
+            Ok(source) => source,
+            Err(err) => return (received, Some(err)),
+        };
+        let sent = match (payload, source) {
+            (Outgoing::Bytes(bytes), _) => socket.write_all(bytes).map_err(Sending::Write),
+            (_, Some(mut source)) => stream(socket, &mut *source),
+            (_, None) => Ok(()),
+        };
+        if let Err(Sending::Read(e)) = sent {
+            return (received, Some(Error::io(e)));
+        }
+        if let Err(Sending::Write(e)) = sent {
             // The peer may have closed first (a server that says its piece and goes): what it
             // sent is still worth reporting.
-            let err = if socket.error().is_none() { Error::RemoteClosed } else { io_to_error(&e) };
-            received.extend(socket.read_all());
+            let err = write_error(socket, &e);
+            received.push(&socket.read_all());
             return (received, Some(err));
         }
         // A peer that answers and closes gracefully while `flush` is still driving leaves the
         // socket unconnected without an error, and `flush` reports OperationError although
         // every byte went out: that is a success, and the answer is in the read buffer.
         if let Err(e) = socket.flush() {
-            if socket.error().is_some() || socket.bytes_to_write() > 0 {
-                received.extend(socket.read_all());
-                return (received, Some(io_to_error(&e)));
+            if e.kind() == io::ErrorKind::TimedOut
+                || socket.error().is_some()
+                || socket.bytes_to_write() > 0
+            {
+                let err = if e.kind() == io::ErrorKind::TimedOut {
+                    write_error(socket, &e)
+                } else {
+                    io_to_error(&e)
+                };
+                received.push(&socket.read_all());
+                return (received, Some(err));
             }
         }
     }
@@ -149,10 +170,49 @@ fn exchange(
     loop {
         match socket.read(&mut buf) {
             Ok(0) => return (received, None),
-            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Ok(n) => received.push(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::TimedOut => return (received, None),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return (received, Some(io_to_error(&e))),
         }
+    }
+}
+
+/// Why sending a streamed payload stopped.
+enum Sending {
+    /// Reading the file or stdin failed.
+    Read(io::Error),
+    /// Writing to the socket failed.
+    Write(io::Error),
+}
+
+/// Copies `source` to `socket` in 64 KiB chunks, each written before the next is read: a
+/// file of any size costs one chunk of memory, and a peer that reads slowly slows the copy.
+fn stream(socket: &mut SslSocket, source: &mut dyn Read) -> Result<(), Sending> {
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match source.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Sending::Read(e)),
+        };
+        socket.write_all(&chunk[..n]).map_err(Sending::Write)?;
+    }
+}
+
+/// The error a failed write stands for: a timeout is `SocketTimeoutError` (whatever the
+/// socket's state says), a write refused with no socket error means the peer closed first.
+pub fn write_error(socket: &SslSocket, err: &io::Error) -> Error {
+    if err.kind() == io::ErrorKind::TimedOut {
+        return match Error::from_io_ref(err) {
+            Some(inner @ Error::Timeout { .. }) => inner.clone(),
+            _ => Error::Timeout { operation: "write" },
+        };
+    }
+    if socket.error().is_none() {
+        Error::RemoteClosed
+    } else {
+        io_to_error(err)
     }
 }

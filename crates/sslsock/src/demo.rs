@@ -19,11 +19,15 @@ use sslsocket::{
 
 use crate::cli::Target;
 use crate::connect::connect_once;
-use crate::options::Settings;
+use crate::options::{Outgoing, Settings};
 use crate::report::{colour_enabled, Cell, ConnectionReport, Table};
 
 /// What every demo client sends; the demo server echoes one line, then closes.
 const PING: &[u8] = b"ping from sslsock\n";
+
+fn ping() -> Outgoing {
+    Outgoing::Bytes(PING.to_vec())
+}
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A certificate chain with its key.
@@ -101,7 +105,7 @@ fn handshake_matrix(usable: &[Arc<dyn SslBackend>], pki: &Pki, colour: bool) -> 
                 settings.config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
             }
             let report = match &server {
-                Ok(server) => connect_once(client_backend, &server.target(), &settings, PING),
+                Ok(server) => connect_once(client_backend, &server.target(), &settings, &ping()),
                 Err(err) => {
                     let mut report = ConnectionReport::new(client_backend.as_ref());
                     report.set_error(err);
@@ -167,7 +171,7 @@ fn verification_cases(usable: &[Arc<dyn SslBackend>], pki: &Pki, colour: bool) -
             if let Some(name) = peer_name {
                 settings.peer_name = Some((*name).to_owned());
             }
-            let report = connect_once(backend, &server.target(), &settings, PING);
+            let report = connect_once(backend, &server.target(), &settings, &ping());
             let (expected, verdict) = match *case {
                 "good certificate" => ("encrypted, echoed".to_owned(), encrypted(&report)),
                 "wrong host name" => rejected(backend, &report, &[SslErrorKind::HostNameMismatch]),
@@ -200,7 +204,7 @@ fn verification_cases(usable: &[Arc<dyn SslBackend>], pki: &Pki, colour: bool) -
                 continue;
             }
         };
-        let without = connect_once(reference, &server.target(), &client_settings(pki), PING);
+        let without = connect_once(reference, &server.target(), &client_settings(pki), &ping());
         let failure_kinds = server.wait_for_failure(TIMEOUT);
         let got = match &failure_kinds {
             Some(kinds) => format!("server rejected: {}", names(kinds)),
@@ -215,7 +219,7 @@ fn verification_cases(usable: &[Arc<dyn SslBackend>], pki: &Pki, colour: bool) -
         let mut settings = client_settings(pki);
         settings.config.local_certificate_chain.clone_from(&pki.client.chain);
         settings.config.private_key = Some(pki.client.key.clone());
-        let with = connect_once(reference, &server.target(), &settings, PING);
+        let with = connect_once(reference, &server.target(), &settings, &ping());
         let expected = "encrypted, echoed".to_owned();
         add(backend.name(), "server: client certificate given", expected, encrypted(&with));
     }

@@ -1,4 +1,28 @@
-//! The escapes of `--send` and `--reply`: `\r \n \t \\ \xHH`, nothing else, nothing appended.
+//! The escapes of `--send` and `--reply`: `\r \n \t \\ \xHH`, nothing else, nothing appended;
+//! and the escaping of what the human output shows ([`for_terminal`]).
+
+/// `text` made safe for a terminal: control characters (C0, DEL, C1: ESC, BEL, CR, LF…) and
+/// the bidirectional overrides (U+202A–U+202E, U+2066–U+2069) become Rust escapes
+/// (`\u{1b}`, `\r`, `\n`), so a peer's certificate subject cannot move the cursor, set the
+/// title, ring the bell or rewrite a line. Everything else is kept as it is; JSON output is
+/// escaped by its encoder and does not go through here.
+#[must_use]
+pub fn for_terminal(text: &str) -> String {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// Decodes `text`: the escapes become their bytes, every other character its UTF-8 bytes.
 ///
@@ -39,7 +63,17 @@ pub fn decode(text: &str) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::decode;
+    use super::{decode, for_terminal};
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(
+            for_terminal("CN=evil\x1b]0;pwned\x07\r\nx"),
+            "CN=evil\\u{1b}]0;pwned\\u{7}\\r\\nx"
+        );
+        assert_eq!(for_terminal("a\u{9b}31m\u{202e}b\tc\x7f"), "a\\u{9b}31m\\u{202e}b\\tc\\u{7f}");
+        assert_eq!(for_terminal("CN=héllo, O=a\\,b"), "CN=héllo, O=a\\,b");
+    }
 
     #[test]
     fn plain_text_is_its_utf8_bytes_with_nothing_appended() {

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
             Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit()
         }
         Err(Problem::Refused(err)) => {
-            eprintln!("sslsock: {}", sslsocket::conn::error_chain(&err));
+            eprintln!("sslsock: {}", escape::for_terminal(&sslsocket::conn::error_chain(&err)));
             ExitCode::from(1)
         }
     }

@@ -1,14 +1,14 @@
 //! Turning the shared options into an `SslConfiguration` and socket settings, loading
 //! certificates and keys, and refusing (before any byte) what a backend cannot honour.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ssl_api::Role;
 use sslsocket::{
-    CertificateError, ConfigError, EncodingFormat, Error, Feature, KeyFormat, PatternSyntax,
-    PeerVerifyMode, SslBackend, SslCertificate, SslConfiguration, SslKey, SslMode, SslSocket,
+    CertificateError, ConfigError, EncodingFormat, Error, Feature, PatternSyntax, PeerVerifyMode,
+    SslBackend, SslCertificate, SslConfiguration, SslKey, SslMode, SslSocket,
 };
 
 use crate::cli::{ClientArgs, IgnoreSpec, ProtocolChoice, StartTls, TlsArgs};
@@ -70,23 +70,72 @@ pub fn server_settings(tls: &TlsArgs) -> Result<Settings, Problem> {
     settings(tls)
 }
 
-/// The bytes a client sends after the handshake: `--send`, `--send-file` (`-` = stdin), or
-/// nothing.
+/// What a client sends after the handshake: `--send`, `--send-file` (`-` = stdin), or
+/// nothing. A file and stdin are streamed in chunks as the peer takes them, never read whole.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    /// `--send`, or nothing (empty).
+    Bytes(Vec<u8>),
+    /// `--send-file FILE`, opened for each connection.
+    File(PathBuf),
+    /// `--send-file -`.
+    Stdin,
+}
+
+impl Outgoing {
+    /// Whether there is certainly nothing to send.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Outgoing::Bytes(bytes) if bytes.is_empty())
+    }
+
+    /// The same payload for several connections: standard input can be read once only, so
+    /// it is read whole here (`probe`); a file is reopened by each connection.
+    ///
+    /// # Errors
+    /// `Refused` when standard input cannot be read.
+    pub fn replayable(self) -> Result<Outgoing, Problem> {
+        match self {
+            Outgoing::Stdin => {
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut data)
+                    .map_err(|e| Problem::Refused(file_error(Path::new("-"), &e)))?;
+                Ok(Outgoing::Bytes(data))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The reader of a file or stdin payload (`None` for bytes).
+    ///
+    /// # Errors
+    /// `SslInvalidUserDataError` naming the file when it cannot be opened.
+    pub fn open(&self) -> Result<Option<Box<dyn std::io::Read + Send>>, Error> {
+        match self {
+            Outgoing::Bytes(_) => Ok(None),
+            Outgoing::File(path) => std::fs::File::open(path)
+                .map(|f| Some(Box::new(f) as Box<dyn std::io::Read + Send>))
+                .map_err(|e| file_error(path, &e)),
+            Outgoing::Stdin => Ok(Some(Box::new(std::io::stdin()))),
+        }
+    }
+}
+
+/// The payload of a client command.
 ///
 /// # Errors
-/// `Refused` when the file cannot be read.
-pub fn payload(client: &ClientArgs) -> Result<Vec<u8>, Problem> {
+/// `Refused` when the file does not exist or cannot be examined (it is opened and read when
+/// the connection is up; a FIFO is fine).
+pub fn payload(client: &ClientArgs) -> Result<Outgoing, Problem> {
     if let Some(text) = &client.send {
-        return Ok(text.0.clone());
+        return Ok(Outgoing::Bytes(text.0.clone()));
     }
-    let Some(path) = &client.send_file else { return Ok(Vec::new()) };
-    let data = if path.as_os_str() == "-" {
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut data).map(|_| data)
-    } else {
-        std::fs::read(path)
-    };
-    data.map_err(|e| Problem::Refused(file_error(path, &e)))
+    let Some(path) = &client.send_file else { return Ok(Outgoing::Bytes(Vec::new())) };
+    if path.as_os_str() == "-" {
+        return Ok(Outgoing::Stdin);
+    }
+    std::fs::metadata(path).map_err(|e| Problem::Refused(file_error(path, &e)))?;
+    Ok(Outgoing::File(path.clone()))
 }
 
 /// Converts a Unicode host name to A-labels (IDNA); ASCII names are kept as they are.
@@ -237,53 +286,28 @@ fn settings(tls: &TlsArgs) -> Result<Settings, Problem> {
     })
 }
 
-/// Every certificate of a PEM file, or the one of a DER file.
+/// Every certificate of a PEM file, or the one of a DER file: a regular file up to
+/// `ssl_api::files::MAX_FILE_SIZE` (a FIFO or a device is refused before it is opened).
 fn load_certificates(path: &Path) -> Result<Vec<SslCertificate>, Error> {
-    let data = std::fs::read(path).map_err(|e| file_error(path, &e))?;
+    let data = ssl_api::files::read_regular_file(path).map_err(|e| Error::Config(e.into()))?;
     let format = if is_pem(&data) { EncodingFormat::Pem } else { EncodingFormat::Der };
     SslCertificate::from_data(&data, format).map_err(|e| file_error(path, &e))
 }
 
-/// The first private key of a PEM file (decrypting a PKCS#8 `ENCRYPTED PRIVATE KEY` with
-/// `pass`), or a DER PKCS#8 key.
+/// The private key of a file, in every form the library reads
+/// (`SslKey::private_key_from_file`: PEM, encrypted or not, legacy OpenSSL encryption
+/// included; DER PKCS#8, encrypted PKCS#8, PKCS#1, SEC1), decrypted with `pass`.
 fn load_key(path: &Path, pass: Option<&str>) -> Result<SslKey, Error> {
-    let data = std::fs::read(path).map_err(|e| file_error(path, &e))?;
-    if !is_pem(&data) {
-        return SslKey::private_key_from_der(&data, KeyFormat::Pkcs8)
-            .or_else(|_| decrypt_pkcs8(&data, pass))
-            .map_err(|e| file_error(path, &e));
-    }
-    let blocks = pem::parse_many(&data).map_err(|e| file_error(path, &e))?;
-    for block in &blocks {
-        let format = match block.tag() {
-            "PRIVATE KEY" => KeyFormat::Pkcs8,
-            "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
-            "EC PRIVATE KEY" => KeyFormat::Sec1,
-            "ENCRYPTED PRIVATE KEY" => {
-                return decrypt_pkcs8(block.contents(), pass).map_err(|e| file_error(path, &e))
-            }
-            _ => continue,
-        };
-        if block.headers().get("Proc-Type").is_some_and(|v| v.contains("ENCRYPTED")) {
-            return Err(file_error(
-                path,
-                &"encrypted keys are not supported yet in the legacy PEM form \
-                  (Proc-Type: 4,ENCRYPTED); convert with `openssl pkcs8 -topk8`",
-            ));
+    SslKey::private_key_from_file(path, pass.map(str::as_bytes)).map_err(|e| match e {
+        // These name the file already.
+        CertificateError::NotARegularFile { .. }
+        | CertificateError::FileTooLarge { .. }
+        | CertificateError::Io { .. } => Error::Config(e.into()),
+        CertificateError::PassphraseRequired => {
+            file_error(path, &"the key is encrypted: give --pass")
         }
-        return SslKey::private_key_from_der(block.contents(), format)
-            .map_err(|e| file_error(path, &e));
-    }
-    Err(file_error(path, &"no private key found"))
-}
-
-fn decrypt_pkcs8(der: &[u8], pass: Option<&str>) -> Result<SslKey, CertificateError> {
-    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der)
-        .map_err(|e| CertificateError::Key(e.to_string()))?;
-    let pass =
-        pass.ok_or_else(|| CertificateError::Key("the key is encrypted: give --pass".into()))?;
-    let plain = info.decrypt(pass).map_err(|_| CertificateError::BadPassphrase)?;
-    SslKey::private_key_from_der(plain.as_bytes(), KeyFormat::Pkcs8)
+        other => file_error(path, &other),
+    })
 }
 
 fn is_pem(data: &[u8]) -> bool {

@@ -16,7 +16,7 @@ use crate::report::{colour_enabled, Cell, ConnectionReport, Table};
 pub fn run(args: &ProbeArgs) -> Result<u8, Problem> {
     let backends = sslsocket::registry::compiled_backends();
     let prepared = options::client_settings(&args.tls, &args.client).and_then(|settings| {
-        let payload = options::payload(&args.client)?;
+        let payload = options::payload(&args.client)?.replayable()?;
         let host = options::to_ascii_host(&args.target.host)?;
         Ok((settings, payload, Target { host, ..args.target.clone() }))
     });

@@ -25,10 +25,43 @@ pub struct ConnectionReport {
     pub peer_certificate_chain: Vec<CertInfo>,
     pub ssl_errors: Vec<SslErrorInfo>,
     pub ignored_errors: Vec<SslErrorInfo>,
+    /// At most [`RECEIVED_PREFIX`] bytes of what arrived (lossy UTF-8).
     pub received: Option<String>,
-    pub received_bytes: usize,
+    /// Whether more arrived than `received` shows.
+    pub received_truncated: bool,
+    pub received_bytes: u64,
+    /// The SHA-256 of everything that arrived, computed as it arrived.
     pub received_sha256: Option<String>,
     pub error: Option<ErrorInfo>,
+}
+
+/// The most bytes of what a peer sent a report keeps for `received`: 64 KiB. The count and the
+/// SHA-256 cover everything; a peer sending a gigabyte costs the report no more than this.
+pub const RECEIVED_PREFIX: usize = 64 * 1024;
+
+/// What a peer sent, taken in as it arrives: counted, hashed, and kept up to
+/// [`RECEIVED_PREFIX`] bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    prefix: Vec<u8>,
+    bytes: u64,
+    sha256: Sha256,
+}
+
+impl Received {
+    /// Nothing yet.
+    #[must_use]
+    pub fn new() -> Received {
+        Received::default()
+    }
+
+    /// Takes in `data`, the next bytes that arrived.
+    pub fn push(&mut self, data: &[u8]) {
+        self.bytes += data.len() as u64;
+        self.sha256.update(data);
+        let room = RECEIVED_PREFIX.saturating_sub(self.prefix.len());
+        self.prefix.extend_from_slice(&data[..room.min(data.len())]);
+    }
 }
 
 /// The negotiated cipher suite.
@@ -89,6 +122,7 @@ impl ConnectionReport {
             ssl_errors: Vec::new(),
             ignored_errors: Vec::new(),
             received: None,
+            received_truncated: false,
             received_bytes: 0,
             received_sha256: None,
             error: None,
@@ -130,15 +164,17 @@ impl ConnectionReport {
             .collect();
     }
 
-    /// Records what arrived (`null`, 0, `null` when nothing did).
-    pub fn set_received(&mut self, bytes: &[u8]) {
-        self.received_bytes = bytes.len();
-        if bytes.is_empty() {
+    /// Records what arrived (`null`, false, 0, `null` when nothing did): its first
+    /// [`RECEIVED_PREFIX`] bytes, whether there was more, its length and SHA-256.
+    pub fn set_received(&mut self, received: &Received) {
+        self.received_bytes = received.bytes;
+        self.received_truncated = received.bytes > received.prefix.len() as u64;
+        if received.bytes == 0 {
             self.received = None;
             self.received_sha256 = None;
         } else {
-            self.received = Some(String::from_utf8_lossy(bytes).into_owned());
-            self.received_sha256 = Some(hex(&Sha256::digest(bytes)));
+            self.received = Some(String::from_utf8_lossy(&received.prefix).into_owned());
+            self.received_sha256 = Some(hex(&received.sha256.clone().finalize()));
         }
     }
 
@@ -210,6 +246,9 @@ impl ConnectionReport {
         };
         t.row(vec![Cell::plain("ssl errors"), errors_cell]);
         let received = match &self.received {
+            Some(text) if self.received_truncated => {
+                format!("{} bytes, the first {RECEIVED_PREFIX}: {text:?}", self.received_bytes)
+            }
             Some(text) => format!("{} bytes: {text:?}", self.received_bytes),
             None => "nothing".to_owned(),
         };
@@ -297,15 +336,21 @@ pub struct Cell {
     pub style: Style,
 }
 
+/// Every cell's text is escaped for the terminal ([`crate::escape::for_terminal`]): a table
+/// shows what a peer chose (certificate subjects, ALPN, error messages), and nothing it sends
+/// may reach the terminal as a control sequence.
 impl Cell {
     pub fn plain(text: impl Into<String>) -> Cell {
-        Cell { text: text.into(), style: Style::Plain }
+        Cell::styled(text.into(), Style::Plain)
     }
     pub fn good(text: impl Into<String>) -> Cell {
-        Cell { text: text.into(), style: Style::Good }
+        Cell::styled(text.into(), Style::Good)
     }
     pub fn bad(text: impl Into<String>) -> Cell {
-        Cell { text: text.into(), style: Style::Bad }
+        Cell::styled(text.into(), Style::Bad)
+    }
+    fn styled(text: String, style: Style) -> Cell {
+        Cell { text: crate::escape::for_terminal(&text), style }
     }
 }
 
@@ -410,13 +455,33 @@ mod tests {
     #[test]
     fn received_bytes_are_counted_and_hashed() {
         let mut r = ConnectionReport::for_name("x");
-        r.set_received(b"hi\n");
+        let mut received = Received::new();
+        received.push(b"h");
+        received.push(b"i\n");
+        r.set_received(&received);
         assert_eq!(r.received.as_deref(), Some("hi\n"));
-        assert_eq!(r.received_bytes, 3);
-        r.set_received(b"");
+        assert_eq!((r.received_bytes, r.received_truncated), (3, false));
+        assert_eq!(r.received_sha256, Some(hex(&Sha256::digest(b"hi\n"))));
+        r.set_received(&Received::new());
         assert_eq!(
             (r.received.as_deref(), r.received_bytes, r.received_sha256.as_deref()),
             (None, 0, None)
         );
+    }
+
+    #[test]
+    fn only_a_prefix_of_what_arrived_is_kept_and_the_hash_covers_everything() {
+        let chunk = vec![b'a'; 10_000];
+        let mut received = Received::new();
+        let mut all = Vec::new();
+        for _ in 0..100 {
+            received.push(&chunk);
+            all.extend_from_slice(&chunk);
+        }
+        let mut r = ConnectionReport::for_name("x");
+        r.set_received(&received);
+        assert_eq!(r.received.as_ref().map(String::len), Some(RECEIVED_PREFIX));
+        assert_eq!((r.received_bytes, r.received_truncated), (1_000_000, true));
+        assert_eq!(r.received_sha256, Some(hex(&Sha256::digest(&all))));
     }
 }

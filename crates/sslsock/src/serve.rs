@@ -3,16 +3,17 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ssl_api::Role;
+use sslsocket::accept::{AcceptError, Backoff};
 use sslsocket::{Accepted, Error, SslBackend, SslServer, SslSocket};
 
 use crate::cli::ServeArgs;
-use crate::connect::{failed_before_start, print_report};
+use crate::connect::{failed_before_start, print_report, write_error};
 use crate::options::{self, Problem, Settings};
-use crate::report::{colour_enabled, Cell, ConnectionReport, Table};
+use crate::report::{colour_enabled, Cell, ConnectionReport, Received, Table};
 use crate::starttls::{self, io_to_error, left};
 
 /// What the server does with each connection.
@@ -22,6 +23,8 @@ struct Behaviour {
     echo: bool,
     reply: Option<Vec<u8>>,
     json: bool,
+    /// `--max-connections`.
+    max_connections: usize,
 }
 
 /// Runs `serve`; returns the exit status (only `--once` or a failure ever returns).
@@ -48,6 +51,7 @@ pub fn run(args: &ServeArgs) -> Result<u8, Problem> {
         echo: args.echo,
         reply: args.reply.as_ref().map(|r| r.0.clone()),
         json,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     });
     let addr = (args.target.host.as_str(), args.target.port);
     if behaviour.settings.starttls.is_some() {
@@ -67,7 +71,8 @@ fn refuse(name: Option<&str>, err: &Error, json: bool) -> u8 {
     if json {
         print_report(&report, true);
     } else if let Some(e) = &report.error {
-        eprintln!("sslsock serve: {} ({}): {}", report.backend, e.kind, e.message);
+        let message = crate::escape::for_terminal(&e.message);
+        eprintln!("sslsock serve: {} ({}): {message}", report.backend, e.kind);
     }
     1
 }
@@ -93,6 +98,7 @@ fn serve_tls(
         return Ok(refuse(Some(backend.name()), &err, behaviour.json));
     }
     announce(server.local_addr());
+    let live = Live::new(behaviour.max_connections);
     loop {
         let outcome = match server.accept_next(None) {
             Ok(outcome) => outcome,
@@ -104,7 +110,9 @@ fn serve_tls(
                     return Ok(serve_connection(*socket, behaviour));
                 }
                 let behaviour = Arc::clone(behaviour);
-                std::thread::spawn(move || serve_connection(*socket, &behaviour));
+                live.spawn(socket.peer_address(), move || {
+                    serve_connection(*socket, &behaviour);
+                });
             }
             Accepted::Failed(failure) => {
                 let mut report = ConnectionReport::new(backend.as_ref());
@@ -127,19 +135,88 @@ fn serve_starttls(
     once: bool,
 ) -> Result<u8, Problem> {
     announce(listener.local_addr().ok());
+    let mut backoff = Backoff::new();
+    let live = Live::new(behaviour.max_connections);
     loop {
         let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-            Err(e) => return Ok(refuse(Some(backend.name()), &Error::io(e), behaviour.json)),
+            Ok((stream, _)) => {
+                backoff.reset();
+                stream
+            }
+            // The library's servers' policy: out of descriptors or memory, the connection
+            // waits in the backlog and the server tries again; only a broken listener stops.
+            Err(e) => match AcceptError::classify(&e) {
+                AcceptError::ClientGone => continue,
+                AcceptError::ListenerFailed => {
+                    return Ok(refuse(Some(backend.name()), &Error::io(e), behaviour.json))
+                }
+                _ => {
+                    let delay = backoff.next_delay();
+                    if delay == Backoff::FIRST {
+                        eprintln!("sslsock serve: cannot accept ({e}); retrying");
+                    }
+                    std::thread::sleep(delay);
+                    continue;
+                }
+            },
         };
         if once {
             return Ok(starttls_connection(stream, backend, behaviour));
         }
         let backend = Arc::clone(backend);
         let behaviour = Arc::clone(behaviour);
-        std::thread::spawn(move || starttls_connection(stream, &backend, &behaviour));
+        live.spawn(stream.peer_addr().ok(), move || {
+            starttls_connection(stream, &backend, &behaviour);
+        });
+    }
+}
+
+/// The connection threads of a server: at most `max` at once (the next connection waits in
+/// the backlog until one ends), and a thread the OS refuses is a logged, survived event.
+#[derive(Debug, Clone)]
+struct Live {
+    count: Arc<(Mutex<usize>, Condvar)>,
+    max: usize,
+}
+
+impl Live {
+    fn new(max: usize) -> Live {
+        Live { count: Arc::new((Mutex::new(0), Condvar::new())), max: max.max(1) }
+    }
+
+    /// Waits for a free slot, then runs `serve` on a thread of its own. When the thread
+    /// cannot be started, the connection is dropped (closed) and the server goes on.
+    fn spawn(&self, peer: Option<SocketAddr>, serve: impl FnOnce() + Send + 'static) {
+        let (lock, freed) = &*self.count;
+        let mut count = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        while *count >= self.max {
+            count = freed.wait(count).unwrap_or_else(PoisonError::into_inner);
+        }
+        *count += 1;
+        drop(count);
+        let slot = Slot(Arc::clone(&self.count));
+        let started =
+            std::thread::Builder::new().name("sslsock-connection".into()).spawn(move || {
+                let _slot = slot;
+                serve();
+            });
+        if let Err(e) = started {
+            // The closure, and with it the connection and its slot, was dropped.
+            let peer = peer.map_or_else(|| "?".to_owned(), |p| p.to_string());
+            eprintln!("sslsock serve: cannot start a thread for {peer} ({e}); connection closed");
+        }
+    }
+}
+
+/// One connection's place among the live ones, given back when its thread ends.
+struct Slot(Arc<(Mutex<usize>, Condvar)>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (lock, freed) = &*self.0;
+        let mut count = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        *count = count.saturating_sub(1);
+        freed.notify_one();
     }
 }
 
@@ -206,8 +283,12 @@ fn serve_connection(mut socket: SslSocket, behaviour: &Behaviour) -> u8 {
     report.exit_code()
 }
 
-fn converse(socket: &mut SslSocket, behaviour: &Behaviour) -> (Vec<u8>, Option<Error>) {
-    let mut received = Vec::new();
+/// Reads, and writes the echo and the reply, in turn: while a write is blocked nothing is
+/// read (the library does not buffer input behind a blocked write either), so a client that
+/// sends without reading is pushed back by TCP. What arrives is counted and hashed, and only
+/// its first `RECEIVED_PREFIX` bytes are kept ([`Received`]).
+fn converse(socket: &mut SslSocket, behaviour: &Behaviour) -> (Received, Option<Error>) {
+    let mut received = Received::new();
     let mut replied = false;
     let mut buf = [0u8; 16 * 1024];
     socket.set_write_timeout(Some(behaviour.settings.timeout));
@@ -221,7 +302,7 @@ fn converse(socket: &mut SslSocket, behaviour: &Behaviour) -> (Vec<u8>, Option<E
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return (received, Some(io_to_error(&e))),
         };
-        received.extend_from_slice(&buf[..n]);
+        received.push(&buf[..n]);
         let mut out = Vec::new();
         if behaviour.echo {
             out.extend_from_slice(&buf[..n]);
@@ -232,9 +313,14 @@ fn converse(socket: &mut SslSocket, behaviour: &Behaviour) -> (Vec<u8>, Option<E
         }
         if !out.is_empty() {
             if let Err(e) = socket.write_all(&out).and_then(|()| socket.flush()) {
-                // A client that closed gracefully right after its data is done, not failed.
-                let error = socket.error().map(|_| io_to_error(&e));
-                received.extend(socket.read_all());
+                // A client that closed gracefully right after its data is done, not failed; a
+                // write that timed out failed, whatever the socket's state says.
+                let error = if e.kind() == io::ErrorKind::TimedOut {
+                    Some(write_error(socket, &e))
+                } else {
+                    socket.error().map(|_| io_to_error(&e))
+                };
+                received.push(&socket.read_all());
                 return (received, error);
             }
         }

@@ -731,3 +731,212 @@ fn probe_says_when_engines_disagree() {
         "{text}"
     );
 }
+
+/// Runs `sslsock ARGS…` and waits at most `limit` for it (killed and failed beyond): (exit
+/// status, stdout, time taken).
+fn sslsock_within(args: &[&str], limit: Duration) -> (i32, String, Duration) {
+    let started = std::time::Instant::now();
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let took = started.elapsed();
+            return (status.code().unwrap_or(-1), reader.join().unwrap(), took);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("sslsock {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn file_options_read_regular_files_only_and_within_the_size_limit() {
+    let pki = Pki::new();
+    let fifo = pki.path("fifo.pem");
+    rustix::fs::mkfifoat(rustix::fs::CWD, fifo.as_str(), rustix::fs::Mode::from_raw_mode(0o600))
+        .unwrap();
+    let huge = pki.path("huge.pem");
+    // Sparse: over the limit without using the disk.
+    std::fs::File::create(&huge).unwrap().set_len(ssl_api::files::MAX_FILE_SIZE + 1).unwrap();
+    let (cert, key) = (pki.path("good.pem"), pki.path("good.key"));
+    let connect = |option: &'static str, path: &str| -> Vec<String> {
+        ["connect", "127.0.0.1:9", "--json", "--no-system-ca", option, path]
+            .map(str::to_owned)
+            .to_vec()
+    };
+    let serve = |option: &'static str, path: &str| -> Vec<String> {
+        let (mut c, mut k, mut extra) = (cert.as_str(), key.as_str(), vec![]);
+        match option {
+            "--cert" => c = path,
+            "--key" => k = path,
+            _ => extra = vec![option, path],
+        }
+        let mut args = vec!["serve", "127.0.0.1:0", "--json", "--cert", c, "--key", k];
+        args.extend(extra);
+        args.into_iter().map(str::to_owned).collect()
+    };
+    let cases = [
+        (connect("--cafile", "/dev/zero"), "is not a regular file"),
+        (connect("--cafile", &fifo), "is not a regular file"),
+        (connect("--cafile", &huge), "is larger than"),
+        (serve("--key", &fifo), "is not a regular file"),
+        (serve("--key", "/dev/zero"), "is not a regular file"),
+        (serve("--cert", &fifo), "is not a regular file"),
+        (serve("--chain", &huge), "is larger than"),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, took) = sslsock_within(&args, Duration::from_secs(10));
+        println!("{args:?}: exit {code} in {took:?}");
+        assert_eq!(code, 1, "{args:?}: {out}");
+        assert!(
+            out.contains("SslInvalidUserDataError") && out.contains(expected),
+            "{args:?}: {out}"
+        );
+        assert!(!out.contains("listening on"), "{args:?}: {out}");
+    }
+    // A pattern skips what is not a regular file within the limit: the FIFO and the huge file
+    // here, the endless files of /proc; then the connection is tried (nothing listens on 9).
+    let dir_pattern = format!("{}/*", pki.path(""));
+    for pattern in [dir_pattern.as_str(), "/proc/self/*"] {
+        let args = ["connect", "127.0.0.1:9", "--json", "--no-system-ca", "--capath", pattern];
+        let (code, out, took) = sslsock_within(&args, Duration::from_secs(10));
+        println!("--capath {pattern}: exit {code} in {took:?}");
+        assert_eq!(code, 1, "{out}");
+        let report: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(report["error"]["kind"], "ConnectionRefusedError", "{report}");
+    }
+}
+
+#[test]
+fn legacy_encrypted_pem_keys_are_decrypted_with_pass() {
+    let pki = Pki::new();
+    let legacy = pki.path("good.legacy.key");
+    // `openssl ec` writes the traditional SEC1 form, encrypted with Proc-Type and DEK-Info.
+    let (code, _, err) = run(
+        openssl(),
+        &[
+            "ec",
+            "-in",
+            &pki.path("good.key"),
+            "-aes128",
+            "-passout",
+            "pass:secret",
+            "-out",
+            &legacy,
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&legacy).unwrap();
+    assert!(text.contains("Proc-Type: 4,ENCRYPTED"), "{text}");
+    let cert = pki.path("good.pem");
+    for (pass, expected) in [(None, "give --pass"), (Some("wrong"), "passphrase")] {
+        let mut args = vec!["serve", "127.0.0.1:0", "--json", "--cert", &cert, "--key", &legacy];
+        if let Some(pass) = pass {
+            args.extend(["--pass", pass]);
+        }
+        let (code, out, _) = sslsock(&args);
+        assert_eq!(code, 1, "{pass:?}: {out}");
+        assert!(out.contains("SslInvalidUserDataError") && out.contains(expected), "{out}");
+    }
+    let (_server, port) = {
+        let server = Running::spawn(
+            BIN,
+            &["serve", "127.0.0.1:0", "--cert", &cert, "--key", &legacy, "--pass", "secret"],
+        );
+        let first = server.next_line();
+        let port: u16 = first
+            .strip_prefix("listening on 127.0.0.1:")
+            .unwrap_or_else(|| panic!("first line {first:?}"))
+            .parse()
+            .unwrap();
+        (server, port)
+    };
+    let ca = pki.path("ca.pem");
+    let (code, report) = connect_json(port, &["--cafile", &ca, "--peer-name", "localhost"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["encrypted"], true, "{report}");
+}
+
+/// A self-signed certificate (and its key) whose subject carries ESC, BEL, CR and LF.
+fn hostile_subject_identity(pki: &Pki) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "evil\u{1b}]0;pwned\u{7}\r\nOWNED\u{1b}[2J");
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (pki.path("evil.pem"), pki.path("evil.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path)
+}
+
+fn assert_no_control_characters(what: &str, out: &str) {
+    let bad: Vec<char> = out.chars().filter(|c| c.is_control() && *c != '\n').collect();
+    assert!(bad.is_empty(), "{what}: control characters {bad:?} in {out:?}");
+    assert!(
+        out.contains("evil\\u{1b}]0") && out.contains("pwned\\u{7}\\r\\nOWNED"),
+        "{what}: {out:?}"
+    );
+}
+
+#[test]
+fn a_peer_subject_with_control_characters_is_escaped_in_the_human_output() {
+    let pki = Pki::new();
+    let (cert, key) = hostile_subject_identity(&pki);
+    let server = Running::spawn(
+        BIN,
+        &[
+            "serve",
+            "127.0.0.1:0",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--verify",
+            "query",
+            "--reply",
+            "ok\\n",
+        ],
+    );
+    let first = server.next_line();
+    let target = first.strip_prefix("listening on ").unwrap().to_owned();
+    for command in ["connect", "probe"] {
+        let (code, out, err) = sslsock(&[
+            command,
+            &target,
+            "--no-system-ca",
+            "--ignore-errors",
+            "all",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--send",
+            "x",
+            "--read-timeout",
+            "0.5",
+        ]);
+        // probe exits 1 when a backend cannot ignore errors (native): its output still counts.
+        assert!(code == 0 || command == "probe", "{command}: {out}\n{err}");
+        assert_no_control_characters(command, &out);
+    }
+    // The server's line for the connect: the client certificate's subject.
+    let line = server.line_starting("127.0.0.1:");
+    assert_no_control_characters("serve", &line);
+}

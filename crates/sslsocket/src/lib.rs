@@ -83,6 +83,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accept;
 pub mod blocking;
 pub mod conn;
 mod forward;
@@ -95,10 +96,15 @@ mod tokio_driver;
 mod unavailable;
 mod verify;
 
-pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket};
+pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket, MAX_PENDING_PER_PEER};
 pub use conn::{Connection, Control, Event};
 pub use registry::{
     active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo,
+};
+// The documented bounds of a configuration and of key loading.
+pub use ssl_api::config::{MAX_ALPN_LIST_LEN, MAX_ALPN_PROTOCOL_LEN, MAX_PEER_VERIFY_DEPTH};
+pub use ssl_api::key::{
+    MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_COST, MAX_SCRYPT_MEMORY, MAX_SCRYPT_WORK,
 };
 pub use ssl_api::{
     AlternativeName, CertificateError, CertificateExtension, ConfigError, DigestAlgorithm, EcCurve,

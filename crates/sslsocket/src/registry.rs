@@ -155,10 +155,11 @@ pub fn context_for(
         Role::Client => SslMode::SslClientMode,
         Role::Server => SslMode::SslServerMode,
     };
-    check_capabilities(backend.as_ref(), config, mode)?;
-    // The same key/certificate check on every backend, for configurations that were not
-    // set through the validating setters (`set_ssl_configuration`, servers).
+    // The same bounds and key/certificate check on every backend, for configurations that
+    // were not set through the validating setters (`set_ssl_configuration`, servers); before
+    // the capabilities, so that an out-of-range value is reported as such on every backend.
     config.validate()?;
+    check_capabilities(backend.as_ref(), config, mode)?;
     let mut resolved = config.clone();
     if config.system_ca_certificates
         && config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone

@@ -46,7 +46,8 @@ impl<S> Clone for ServerSettings<S> {
 
 /// The constructors and setters of a server type with a `settings: ServerSettings<$socket>`
 /// field and a `with_backend_handle` constructor; `$start` names the call that applies them
-/// (`listen`, `bind`), `$pending` the default bound it documents.
+/// (`listen`, `bind`), `$pending` the documentation of the pending bound (its default and
+/// what happens when it is reached).
 macro_rules! server_settings_api {
     ($socket:ty, $start:literal, $pending:literal) => {
         /// A server on the process's active backend with the default configuration.
@@ -84,11 +85,7 @@ macro_rules! server_settings_api {
             self.settings.handshake_timeout = timeout;
         }
 
-        #[doc = concat!(
-            "The most connections in their handshake or waiting for `accept` at once (default ",
-            $pending, "); further clients wait in the listen backlog. Takes effect at the next `",
-            $start, "`."
-        )]
+        #[doc = concat!($pending, " Takes effect at the next `", $start, "`.")]
         pub fn set_max_pending_handshakes(&mut self, max: usize) {
             self.settings.max_pending = max.max(1);
         }

@@ -5,5 +5,5 @@ mod server;
 mod socket;
 mod transport;
 
-pub use server::{Accepted, HandshakeFailure, SslServer};
+pub use server::{Accepted, HandshakeFailure, SslServer, MAX_PENDING_PER_PEER};
 pub use socket::{EventHandler, SslSocket};

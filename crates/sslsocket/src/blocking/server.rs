@@ -16,12 +16,17 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use ssl_api::{Error, Role, SslBackend, SslError};
 
 use super::socket::SslSocket;
+use crate::accept::{AcceptError, Backoff};
 use crate::server_settings::{server_settings_api, ServerSettings};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 /// Handshakes get tokens from here on.
 const FIRST_HANDSHAKE: usize = 2;
+
+/// The most handshakes one peer address may have in progress on an [`SslServer`]; its oldest
+/// is evicted when a new one comes (a slowloris from one address cannot take every slot).
+pub const MAX_PENDING_PER_PEER: usize = 64;
 
 /// A handshake that did not complete.
 #[derive(Debug, Clone)]
@@ -48,8 +53,11 @@ pub enum Accepted {
 /// From `listen` on, a background thread accepts TCP connections and runs their handshakes,
 /// interleaved on one poller (as Qt's QSslServer runs them in its thread's event loop), so
 /// clients are served whether or not `accept` is being called and a stalled client delays
-/// no one; at most `max_pending_handshakes` connections are in progress or waiting to be
-/// taken by `accept`, and the rest wait in the listen backlog. The handshakes' CPU work is
+/// no one. At most `max_pending_handshakes` handshakes are in progress: when a new client
+/// comes at the bound, the oldest in progress is evicted (slowloris clients that drip a
+/// ClientHello cannot keep a good client out), and one peer address has at most
+/// [`MAX_PENDING_PER_PEER`] of them. As many finished handshakes may wait to be taken by
+/// `accept`; beyond them the rest wait in the listen backlog. The handshakes' CPU work is
 /// done on that one thread (the tokio [`crate::AsyncSslServer`] spreads it over the runtime's
 /// workers).
 pub struct SslServer {
@@ -78,12 +86,20 @@ struct Acceptor {
 }
 
 impl SslServer {
-    server_settings_api!(SslSocket, "listen", "64");
+    server_settings_api!(
+        SslSocket,
+        "listen",
+        "The most handshakes in progress at once (default 1024, a few tens of KiB and one \
+         descriptor each); when it is reached, the oldest handshake in progress is evicted \
+         (closed, with no outcome) so that a new client is never kept waiting by slow ones. A peer address has at most `MAX_PENDING_PER_PEER` (64) handshakes in progress, \
+         its oldest evicted likewise. As many finished handshakes may wait for `accept`; \
+         beyond them, clients wait in the listen backlog."
+    );
 
     /// A server on `backend`.
     #[must_use]
     pub fn with_backend_handle(backend: Arc<dyn SslBackend>) -> SslServer {
-        SslServer { settings: ServerSettings::new(backend, 64), running: None }
+        SslServer { settings: ServerSettings::new(backend, 1024), running: None }
     }
 
     /// Binds, listens and starts serving. The configuration is checked first (the engine
@@ -205,17 +221,30 @@ impl Acceptor {
         let mut events = Events::with_capacity(64);
         let mut handshakes: HashMap<usize, Handshake> = HashMap::new();
         let mut next_token = FIRST_HANDSHAKE;
-        // Accept at the start, on the listener's events and on the waker (a slot was freed).
+        // Accept at the start, on the listener's events, on the waker (a slot was freed) and
+        // when a back-off after resource exhaustion is over (the connection that could not be
+        // taken is still in the backlog, and an edge-triggered poller says nothing new).
         let mut may_accept = true;
+        let mut backoff = Backoff::new();
+        let mut retry_at: Option<Instant> = None;
         while !self.stop.load(Ordering::Acquire) {
-            if may_accept && self.accept_ready(&mut handshakes, &mut next_token).is_err() {
-                return; // the listener failed: accept_next reports the stop
+            if retry_at.is_some_and(|t| t <= Instant::now()) {
+                retry_at = None;
+                may_accept = true;
+            }
+            if may_accept {
+                match self.accept_ready(&mut handshakes, &mut next_token, &mut backoff) {
+                    Ok(None) => {}
+                    Ok(Some(delay)) => retry_at = Some(Instant::now() + delay),
+                    Err(()) => return, // the listener failed: accept_next reports the stop
+                }
             }
             may_accept = false;
             let now = Instant::now();
             let wake = handshakes
                 .values()
                 .flat_map(|h| std::iter::once(h.deadline).chain(h.socket.next_timeout()))
+                .chain(retry_at)
                 .min()
                 .map(|t| t.saturating_duration_since(now));
             match self.poll.poll(&mut events, wake) {
@@ -262,28 +291,58 @@ impl Acceptor {
         let _ = self.results.send(outcome);
     }
 
+    /// Ends the oldest handshake in progress among those `which` selects: the socket is
+    /// aborted and gives no outcome (an outcome would wait for `accept` and take the place of
+    /// a good client's: the slots would fill with evictions).
+    fn evict_oldest(
+        &mut self,
+        handshakes: &mut HashMap<usize, Handshake>,
+        which: impl Fn(&Handshake) -> bool,
+    ) {
+        // Every handshake has the same timeout: the earliest deadline is the oldest.
+        let oldest = handshakes.iter().filter(|(_, h)| which(h)).min_by_key(|(_, h)| h.deadline);
+        let Some(token) = oldest.map(|(token, _)| *token) else { return };
+        let Some(mut h) = handshakes.remove(&token) else { return };
+        if let Some(t) = h.socket.transport_mut() {
+            let _ = t.deregister(self.poll.registry());
+        }
+        h.socket.abort();
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+
     /// Accepts every waiting TCP connection, up to the pending bound, and starts its
-    /// handshake.
+    /// handshake. `Ok(Some(delay))`: out of descriptors or memory, try again after `delay`
+    /// (the [`crate::accept`] policy); `Err`: the listener is unusable.
     fn accept_ready(
         &mut self,
         handshakes: &mut HashMap<usize, Handshake>,
         next_token: &mut usize,
-    ) -> io::Result<()> {
-        while self.pending.load(Ordering::Acquire) < self.settings.max_pending {
+        backoff: &mut Backoff,
+    ) -> Result<Option<Duration>, ()> {
+        // `pending` counts the handshakes in progress and the outcomes not yet taken.
+        while self.pending.load(Ordering::Acquire).saturating_sub(handshakes.len())
+            < self.settings.max_pending
+        {
             let (stream, peer) = match self.listener.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                // A client that went away before we took it is not the server's failure.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(e),
+                Err(e) => match AcceptError::classify(&e) {
+                    // A client that went away before we took it is not the server's failure.
+                    AcceptError::ClientGone => continue,
+                    AcceptError::ListenerFailed => return Err(()),
+                    _ => return Ok(Some(backoff.next_delay())),
+                },
             };
+            backoff.reset();
+            // At a bound, the oldest handshake in progress makes room (of this peer's, when
+            // the peer is at its own bound).
+            if handshakes.len() >= self.settings.max_pending {
+                self.evict_oldest(handshakes, |_| true);
+            }
+            let ip = peer.ip();
+            if handshakes.values().filter(|h| h.peer.ip() == ip).count() >= MAX_PENDING_PER_PEER {
+                self.evict_oldest(handshakes, |h| h.peer.ip() == ip);
+            }
             self.pending.fetch_add(1, Ordering::AcqRel);
             let settings = &self.settings;
             let mut socket = SslSocket::with_backend_handle(settings.backend.clone());
@@ -319,7 +378,7 @@ impl Acceptor {
             // The ClientHello may be there already.
             self.step(handshakes, token);
         }
-        Ok(())
+        Ok(None)
     }
 }
 

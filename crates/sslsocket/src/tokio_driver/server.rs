@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ssl_api::{Error, Role, SslBackend};
 use tokio::net::{TcpListener, ToSocketAddrs};
@@ -12,6 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::socket::AsyncSslSocket;
+use crate::accept::{AcceptError, Backoff};
 use crate::blocking::HandshakeFailure;
 use crate::server_settings::{server_settings_api, ServerSettings};
 
@@ -43,7 +43,12 @@ struct Running {
 }
 
 impl AsyncSslServer {
-    server_settings_api!(AsyncSslSocket, "bind", "256");
+    server_settings_api!(
+        AsyncSslSocket,
+        "bind",
+        "The most connections in their handshake or waiting for `accept` at once (default \
+         256); further clients wait in the listen backlog."
+    );
 
     /// A server on `backend`.
     #[must_use]
@@ -132,18 +137,25 @@ async fn accept_loop(
     slots: Arc<Semaphore>,
     handshakes: ServerSettings<AsyncSslSocket>,
 ) {
+    let mut backoff = Backoff::new();
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else { return };
         let (stream, peer) = match listener.accept().await {
-            Ok(pair) => pair,
-            // Per-connection failures (a client that reset, no file descriptors for a
-            // moment) must not stop the server; back off briefly on resource exhaustion.
-            Err(e) => {
-                if e.raw_os_error().is_some_and(|code| code == 24 || code == 23) {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                continue;
+            Ok(pair) => {
+                backoff.reset();
+                pair
             }
+            // Per-connection failures (a client that reset, no file descriptors for a
+            // moment) must not stop the server: the `crate::accept` policy, as the blocking
+            // server's.
+            Err(e) => match AcceptError::classify(&e) {
+                AcceptError::ClientGone => continue,
+                AcceptError::ListenerFailed => return,
+                _ => {
+                    tokio::time::sleep(backoff.next_delay()).await;
+                    continue;
+                }
+            },
         };
         let results = results.clone();
         let handshakes = handshakes.clone();
