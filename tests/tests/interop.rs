@@ -276,7 +276,9 @@ fn start_server_tool(
                 }
                 a
             };
-            let ready = "Echo Server listening on IPv4";
+            // The IPv4 line ends in "done" once listen(2) succeeded ("failed" when the port was
+            // taken meanwhile: then spawn_server tries another port).
+            let ready = "...done\nEcho Server listening on IPv6";
             let (peer, port) = peers::spawn_server(tool.program(), build, ready, dir)?;
             Ok((peer, port, b"PING\n"))
         }
