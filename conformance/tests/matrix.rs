@@ -140,6 +140,8 @@ matrix! {
     one_byte_chunks, read_buffer_limit_under_a_flood_loses_nothing, abort_from_inside_an_event_handler,
     close_from_inside_an_event_handler, transfer_64mib_sha256, close_notify_is_a_clean_end, truncation_is_an_error,
     peer_dies_mid_handshake, garbage_instead_of_tls, handshake_timeout, x509_limbo_chain_verification,
+    an_ignore_is_spent_by_the_handshake_it_was_given_for, settings_changed_during_a_handshake_apply_to_the_next_one,
+    session_parameters_end_with_the_session_the_peer_chain_does_not,
 }
 
 cross! {

@@ -62,7 +62,7 @@ fn handshake(ctx: &Ctx, protocol: SslProtocol) -> Check {
     let mut server = ca.leaf(&["localhost"]).server_config();
     server.protocol = protocol;
     let done = exchange(ctx, server, trusting(&ca.certificate), "localhost", b"hello")?;
-    check_protocol(ctx, done.client.connection().session_protocol(), &done.server, protocol)
+    check_protocol(ctx, done.session.protocol, &done.server, protocol)
 }
 
 fn transfer(ctx: &Ctx, protocol: SslProtocol) -> Check {
@@ -87,11 +87,11 @@ fn restrictions(ctx: &Ctx) -> Check {
         client.protocol = want;
         let done =
             exchange(ctx, ca.leaf(&["localhost"]).server_config(), client, "localhost", b"x")?;
-        check_protocol(ctx, done.client.connection().session_protocol(), &done.server, want)?;
+        check_protocol(ctx, done.session.protocol, &done.server, want)?;
         let mut server = ca.leaf(&["localhost"]).server_config();
         server.protocol = want;
         let done = exchange(ctx, server, trusting(&ca.certificate), "localhost", b"x")?;
-        check_protocol(ctx, done.client.connection().session_protocol(), &done.server, want)?;
+        check_protocol(ctx, done.session.protocol, &done.server, want)?;
         tried += 1;
     }
     ensure(tried > 0, || "no single protocol version is supported by both sides".into())
@@ -123,7 +123,7 @@ fn cipher(ctx: &Ctx, protocol: SslProtocol, name: &str) -> Check {
         vec![SslCipher::from_iana_name(name)
             .ok_or_else(|| Outcome::Fail(format!("bad name {name}")))?];
     let done = exchange(ctx, ca.leaf(&["localhost"]).server_config(), client, "localhost", b"x")?;
-    let got = done.client.connection().session_cipher().map(|c| c.name);
+    let got = done.session.cipher.as_ref().map(|c| c.name.clone());
     ensure(got.as_deref() == Some(name), || format!("negotiated {got:?}, wanted {name}"))
 }
 
@@ -149,7 +149,7 @@ fn alpn_configs(
 fn alpn_match(ctx: &Ctx) -> Check {
     let (server, client) = alpn_configs(ctx, &[b"h2", b"http/1.1"], &[b"http/1.1"])?;
     let done = exchange(ctx, server, client, "localhost", b"x")?;
-    let got = done.client.connection().alpn_protocol();
+    let got = done.session.alpn.clone();
     ensure(got.as_deref() == Some(b"http/1.1".as_slice()), || format!("client sees {got:?}"))?;
     match done.server {
         ServerSide::Encrypted { alpn, .. } => {
@@ -166,7 +166,7 @@ fn alpn_one_sided(ctx: &Ctx, client_side: bool) -> Check {
         if client_side { (&[b"h2"], &[]) } else { (&[], &[b"h2"]) };
     let (server, client) = alpn_configs(ctx, client_list, server_list)?;
     let done = exchange(ctx, server, client, "localhost", b"x")?;
-    let got = done.client.connection().alpn_protocol();
+    let got = done.session.alpn.clone();
     ensure(got.is_none(), || format!("negotiated {got:?} with ALPN on one side only"))
 }
 
