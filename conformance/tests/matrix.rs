@@ -132,7 +132,7 @@ matrix! {
     wildcard_san_matches_the_leftmost_label_only,
     expired_certificate, not_yet_valid_certificate, self_signed_leaf, self_signed_root_in_chain, untrusted_root,
     missing_intermediate, host_name_mismatch, ca_false_issuer, path_length_exceeded, wrong_extended_key_usage,
-    verify_depth_exceeded,
+    verify_depth_exceeded, verify_depth_counts_the_leaf_and_not_the_anchor,
     server_verify_none, server_query_peer, server_verify_peer, server_auto_verify_peer_is_query_peer,
     client_verify_none_accepts_an_untrusted_server, client_query_peer_records_errors_and_connects,
     client_auto_verify_peer_is_verify_peer,

@@ -143,6 +143,7 @@ impl SslBackend for OpensslBackend {
         config: &SslConfiguration,
         role: Role,
     ) -> Result<Arc<dyn SslContext>, ConfigError> {
+        ssl_api::check_capabilities(self, config, role)?;
         Ok(Arc::new(OpensslContext::new(config, role)?))
     }
 

@@ -109,6 +109,7 @@ impl SslBackend for RustlsBackend {
             Feature::ClientCertificates,
             Feature::ServerRequestsClientCertificate,
             Feature::PeerCertificateChain,
+            Feature::PeerVerifyDepth,
             Feature::SessionCipher,
             Feature::SessionProtocol,
             Feature::CipherSelection,
@@ -132,7 +133,7 @@ impl SslBackend for RustlsBackend {
 
     /// webpki's path validation and name check, the very code a handshake runs on the peer's
     /// chain (`verify::verify_chain_at`). At most one path error plus a name error, each
-    /// naming the leaf. A depth limit is refused (`Unsupported { PeerVerifyDepth }`).
+    /// naming the leaf. A depth limit bounds the path webpki builds, as in a handshake.
     fn verify_chain(&self, request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
         verify_request(request)
     }
@@ -185,6 +186,8 @@ impl RustlsContext {
         role: Role,
         clock: Option<Arc<dyn TimeProvider>>,
     ) -> Result<RustlsContext, ConfigError> {
+        // What rustls cannot do (PSK) is refused, not dropped.
+        ssl_api::check_capabilities(&RustlsBackend, config, role)?;
         let versions = protocol_versions(config.protocol)?;
         let provider = Arc::new(provider_with_ciphers(&config.ciphers)?);
         let algorithms = provider.signature_verification_algorithms;
@@ -251,8 +254,9 @@ impl RustlsContext {
                 (Engine::Server(Arc::new(server)), clock)
             }
         };
+        let depth = config.peer_verify_depth;
         let chain_verifier =
-            verify.then(|| Arc::new(ChainVerifier::new(role, anchors, algorithms, clock)));
+            verify.then(|| Arc::new(ChainVerifier::new(role, anchors, algorithms, clock, depth)));
         Ok(RustlsContext { engine, chain_verifier })
     }
 

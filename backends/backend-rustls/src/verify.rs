@@ -50,11 +50,8 @@ use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::time_provider::TimeProvider;
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
-use ssl_api::{
-    ConfigError, Feature, Purpose, Role, SslCertificate, SslError, SslErrorKind, VerifyRequest,
-};
+use ssl_api::{ConfigError, Purpose, Role, SslCertificate, SslError, SslErrorKind, VerifyRequest};
 
-use crate::backend::NAME;
 use crate::error::verify_error_kind;
 
 /// The verifier installed in a context's rustls config (client or server side).
@@ -87,6 +84,8 @@ pub(crate) struct ChainVerifier {
     roots: Vec<TrustAnchor<'static>>,
     algorithms: WebPkiSupportedAlgorithms,
     usage: webpki::KeyUsage,
+    /// The most intermediates a verified path may have (`peer_verify_depth` - 1).
+    max_intermediates: Option<u32>,
     clock: Arc<dyn TimeProvider>,
     /// The verdicts resumed sessions may reuse.
     verdicts: Mutex<Verdicts>,
@@ -96,12 +95,15 @@ pub(crate) struct ChainVerifier {
 
 impl ChainVerifier {
     /// Verifies peers of a `role` end (a client verifies server certificates) against `roots`
-    /// at the time given by `clock` (the rustls config's own `time_provider`).
+    /// at the time given by `clock` (the rustls config's own `time_provider`), on paths of at
+    /// most `peer_verify_depth` certificates (the leaf included, the anchor not; 0: no
+    /// limit).
     pub(crate) fn new(
         role: Role,
         roots: Vec<TrustAnchor<'static>>,
         algorithms: WebPkiSupportedAlgorithms,
         clock: Arc<dyn TimeProvider>,
+        peer_verify_depth: u32,
     ) -> ChainVerifier {
         let usage = match role {
             Role::Client => webpki::KeyUsage::server_auth(),
@@ -111,6 +113,7 @@ impl ChainVerifier {
             roots,
             algorithms,
             usage,
+            max_intermediates: peer_verify_depth.checked_sub(1),
             clock,
             verdicts: Mutex::new(Verdicts::default()),
             path_validations: AtomicU64::new(0),
@@ -166,7 +169,8 @@ impl ChainVerifier {
         name: Option<&ServerName<'_>>,
     ) -> Vec<SslError> {
         self.path_validations.fetch_add(1, Ordering::Relaxed);
-        verify_chain_at(&self.roots, self.algorithms, self.usage, now, chain, name)
+        let limit = self.max_intermediates;
+        verify_chain_at(&self.roots, self.algorithms, self.usage, now, chain, name, limit)
     }
 
     /// The kept verdicts. Nothing but an allocation can fail while they are locked, and even
@@ -273,6 +277,11 @@ impl Verdicts {
 /// (`webpki::EndEntityCert::verify_for_usage`), then, when `name` is given, the name check
 /// (`verify_is_valid_for_subject_name`). Every error found, empty when trusted.
 ///
+/// `max_intermediates` bounds the path webpki builds (its `verify_path` callback sees each
+/// candidate path, `VerifiedPath::intermediate_certificates`): a longer path is refused and
+/// webpki tries the others; when none fits, the error is `PathLengthExceeded`, as OpenSSL
+/// reports `X509_V_ERR_CERT_CHAIN_TOO_LONG`.
+///
 /// webpki stops at the first path error and never says which certificate caused it, so
 /// each error names the leaf.
 pub(crate) fn verify_chain_at(
@@ -282,6 +291,7 @@ pub(crate) fn verify_chain_at(
     now: UnixTime,
     chain: &[CertificateDer<'_>],
     name: Option<&ServerName<'_>>,
+    max_intermediates: Option<u32>,
 ) -> Vec<SslError> {
     let Some((leaf_der, intermediates)) = chain.split_first() else {
         return vec![SslError::new(SslErrorKind::NoPeerCertificate, None)];
@@ -293,10 +303,27 @@ pub(crate) fn verify_chain_at(
         return vec![error(SslErrorKind::UnspecifiedError)];
     };
 
+    let within_depth = |path: &webpki::VerifiedPath<'_>| {
+        let length = path.intermediate_certificates().count();
+        match max_intermediates {
+            Some(max) if length > usize::try_from(max).unwrap_or(usize::MAX) => {
+                Err(webpki::Error::PathLenConstraintViolated)
+            }
+            _ => Ok(()),
+        }
+    };
+    let verify_path: Option<&dyn Fn(&webpki::VerifiedPath<'_>) -> Result<(), webpki::Error>> =
+        max_intermediates.map(|_| &within_depth as _);
     let mut errors = Vec::new();
-    if let Err(err) =
-        end_entity.verify_for_usage(algorithms.all, roots, intermediates, now, usage, None, None)
-    {
+    if let Err(err) = end_entity.verify_for_usage(
+        algorithms.all,
+        roots,
+        intermediates,
+        now,
+        usage,
+        None,
+        verify_path,
+    ) {
         let last = intermediates.last().and_then(|der| SslCertificate::from_der(der).ok());
         errors.push(error(verify_error_kind(&err, leaf.as_ref(), last.as_ref())));
     }
@@ -315,12 +342,12 @@ pub(crate) fn verify_chain_at(
 /// A host that rustls cannot parse as a server name (`ServerName::try_from`) is reported as
 /// `HostNameMismatch`: no certificate is valid for it. A time before 1970 is checked as 1970.
 ///
+/// `request.max_intermediates` bounds the path as in a handshake.
+///
 /// # Errors
-/// `Unsupported { PeerVerifyDepth }` for a depth limit: webpki has none to set.
+/// As [`trust_anchors`] (none today).
 pub(crate) fn verify_request(request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
-    if request.max_intermediates.is_some() {
-        return Err(ConfigError::Unsupported { backend: NAME, feature: Feature::PeerVerifyDepth });
-    }
+    let limit = request.max_intermediates;
     let roots = trust_anchors(request.trust)?;
     let algorithms =
         rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
@@ -336,13 +363,13 @@ pub(crate) fn verify_request(request: &VerifyRequest<'_>) -> Result<Vec<SslError
         None => None,
         Some(Ok(name)) => Some(name),
         Some(Err(_)) => {
-            let mut errors = verify_chain_at(&roots, algorithms, usage, now, &chain, None);
+            let mut errors = verify_chain_at(&roots, algorithms, usage, now, &chain, None, limit);
             let leaf = request.chain.first().cloned();
             errors.push(SslError::new(SslErrorKind::HostNameMismatch, leaf));
             return Ok(errors);
         }
     };
-    Ok(verify_chain_at(&roots, algorithms, usage, now, &chain, name.as_ref()))
+    Ok(verify_chain_at(&roots, algorithms, usage, now, &chain, name.as_ref(), limit))
 }
 
 /// Reads `cas` as trust anchors (`webpki::anchor_from_trusted_cert`). A certificate webpki
@@ -490,7 +517,7 @@ mod tests {
     fn verifier() -> ChainVerifier {
         let algorithms =
             rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-        ChainVerifier::new(Role::Client, Vec::new(), algorithms, Arc::new(DefaultTimeProvider))
+        ChainVerifier::new(Role::Client, Vec::new(), algorithms, Arc::new(DefaultTimeProvider), 0)
     }
 
     fn self_signed(name: &str) -> CertificateDer<'static> {
