@@ -62,8 +62,10 @@
 //! (client and server), client certificates (presented, and requested by servers), the peer's
 //! chain, the negotiated cipher and protocol, the client's SNI name on a server, and cipher
 //! selection, and chain verification outside a handshake (`SslBackend::verify_chain`, with
-//! explicit anchors, time, purpose, depth and name; OpenSSL's first error only there). Not
-//! supported: OCSP, PSK, alert reporting, client-side resumption and key logging.
+//! explicit anchors, time, purpose, depth and name; OpenSSL's first error only there),
+//! pre-shared keys (`Psk`: `SSL_CTX_set_psk_client_callback` / `_server_callback`) and key
+//! logging (`KeyLog`: `SSL_CTX_set_keylog_callback`). Not supported: OCSP, alert reporting
+//! and client-side resumption.
 //!
 //! ## Example
 //!
