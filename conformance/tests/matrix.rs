@@ -126,7 +126,8 @@ macro_rules! cross {
 matrix! {
     handshake_tls12, handshake_tls13, transfer_1mib_each_way_tls12, transfer_1mib_each_way_tls13,
     protocol_restrictions_are_honoured_on_both_sides, client_tls13_only_vs_server_tls12_only_fails_typed,
-    cipher_selection_tls13, cipher_selection_tls12, alpn_match_uses_the_servers_choice,
+    cipher_selection_tls13, cipher_selection_tls12, server_cipher_order_wins_unless_disabled_tls13,
+    server_cipher_order_wins_unless_disabled_tls12, alpn_match_uses_the_servers_choice,
     alpn_client_only_negotiates_nothing, alpn_server_only_negotiates_nothing, alpn_no_overlap_fails_per_rfc7301,
     sni_is_sent, peer_verify_name_overrides_the_connect_host, ip_address_san_matches,
     wildcard_san_matches_the_leftmost_label_only,

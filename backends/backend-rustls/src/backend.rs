@@ -117,6 +117,7 @@ impl SslBackend for RustlsBackend {
             Feature::ServerNameIndication,
             Feature::RecoverableVerifyErrors,
             Feature::ChainVerification,
+            Feature::ServerCipherPreference,
         ]
         .into_iter()
         .collect()
@@ -242,6 +243,8 @@ impl RustlsContext {
                 // `with_single_cert` checks that the key matches the leaf.
                 let mut server = builder.with_single_cert(chain, key).map_err(identity_error)?;
                 server.alpn_protocols.clone_from(&config.alpn_protocols);
+                // The server's order of suites wins unless the client's is asked for.
+                server.ignore_client_order = !config.disable_server_cipher_preference;
                 if let Some(log) = &config.key_log {
                     server.key_log = Arc::new(KeyLogAdapter(log.clone()));
                 }

@@ -56,6 +56,7 @@ features! {
     ServerNameIndication => "A server reports the SNI name the client sent.",
     RecoverableVerifyErrors => "Certificate errors are reported for the socket to decide (ignore lists, handlers, pause) instead of ending the handshake inside the engine.",
     ChainVerification => "Verifies a given chain against explicit trust anchors at an explicit time, outside any handshake (`SslBackend::verify_chain`).",
+    ServerCipherPreference => "A server picks the cipher suite by its own order of preference (Qt's default), and by the client's with `disable_server_cipher_preference` (`SslOptionDisableServerCipherPreference`). Without it a server follows the engine's own rule.",
 }
 
 impl fmt::Display for Feature {
