@@ -197,7 +197,9 @@ pub trait SslBackend: Send + Sync + fmt::Debug {
     /// A number that grows with the engine's version (OpenSSL's own number where it applies).
     fn library_version_number(&self) -> u64;
 
-    /// The protocol values this backend accepts as configuration (for either role).
+    /// The protocol values this backend accepts as configuration for at least one role.
+    /// What a role can use is [`SslBackend::supported_protocols_for`]: the answer callers
+    /// (the CLI's `backends`, the conformance suite) rely on.
     fn supported_protocols(&self) -> Vec<SslProtocol>;
 
     /// The protocol values this backend accepts for `role`; by default the same as
