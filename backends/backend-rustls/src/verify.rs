@@ -312,8 +312,7 @@ pub(crate) fn verify_chain_at(
             _ => Ok(()),
         }
     };
-    let verify_path: Option<&dyn Fn(&webpki::VerifiedPath<'_>) -> Result<(), webpki::Error>> =
-        max_intermediates.map(|_| &within_depth as _);
+    let verify_path: Option<&PathCheck<'_>> = max_intermediates.map(|_| &within_depth as _);
     let mut errors = Vec::new();
     if let Err(err) = end_entity.verify_for_usage(
         algorithms.all,
@@ -334,6 +333,9 @@ pub(crate) fn verify_chain_at(
     }
     errors
 }
+
+/// webpki's `verify_path` callback: a check of one candidate path.
+type PathCheck<'a> = dyn Fn(&webpki::VerifiedPath<'_>) -> Result<(), webpki::Error> + 'a;
 
 /// [`SslBackend::verify_chain`](ssl_api::SslBackend::verify_chain) on webpki, with the
 /// aws-lc-rs provider's signature algorithms (those a handshake context uses) and
