@@ -32,6 +32,19 @@ pub trait Client: Send {
     /// # Errors
     /// The socket's error.
     fn flush(&mut self) -> io::Result<()>;
+    /// Starts an encrypted connect to `host:port`; once TCP is connected and the handshake
+    /// has started (the ClientHello is on its way), calls `change` on the connection; then
+    /// waits for the end of the handshake (bounded by [`TIMEOUT`]). Whether the server's
+    /// answer was read before `change` is up to the peer: hold it back to be sure.
+    ///
+    /// # Errors
+    /// The socket's error.
+    fn connect_changing(
+        &mut self,
+        host: &str,
+        port: u16,
+        change: &mut dyn FnMut(&mut Connection),
+    ) -> Result<(), Error>;
     /// Continues a handshake (after a pause on `SslErrors`: ignore, `resume()`, then this).
     ///
     /// # Errors
@@ -205,6 +218,17 @@ impl Client for sslsocket::SslSocket {
         self.connect_to_host_encrypted(host, port);
         self.wait_for_encrypted(TIMEOUT)
     }
+    fn connect_changing(
+        &mut self,
+        host: &str,
+        port: u16,
+        change: &mut dyn FnMut(&mut Connection),
+    ) -> Result<(), Error> {
+        self.connect_to_host_encrypted(host, port);
+        self.wait_for_connected(TIMEOUT)?;
+        change(sslsocket::SslSocket::connection_mut(self));
+        self.wait_for_encrypted(TIMEOUT)
+    }
     fn wait_encrypted(&mut self) -> Result<(), Error> {
         self.wait_for_encrypted(TIMEOUT)
     }
@@ -240,13 +264,17 @@ impl Server for sslsocket::SslServer {
 
 #[cfg(feature = "tokio")]
 mod tokio_impl {
+    use std::future::{poll_fn, Future};
     use std::io;
+    use std::pin::pin;
     use std::sync::Arc;
+    use std::task::Poll;
     use std::time::Duration;
 
-    use sslsocket::{AsyncSslServer, AsyncSslSocket, Connection, Error};
+    use sslsocket::{AsyncSslServer, AsyncSslSocket, Connection, Error, Event};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::runtime::Runtime;
+    use tokio::sync::Notify;
 
     use super::{Client, Outcome, Server, TIMEOUT};
 
@@ -273,6 +301,45 @@ mod tokio_impl {
                     .await
                     .unwrap_or_else(|_| Err(timed_out("connect")))
             })
+        }
+        fn connect_changing(
+            &mut self,
+            host: &str,
+            port: u16,
+            change: &mut dyn FnMut(&mut Connection),
+        ) -> Result<(), Error> {
+            // The connect is awaited until the handler has seen `Connected` (the handshake
+            // starts right there), then dropped: a cancelled connect continues on the next
+            // drive (ARCHITECTURE.md, "A cancelled await loses nothing").
+            let connected = Arc::new(Notify::new());
+            let signal = connected.clone();
+            self.socket.set_event_handler(move |event, _| {
+                if matches!(event, Event::Connected) {
+                    signal.notify_one();
+                }
+            });
+            let socket = &mut self.socket;
+            let finished = self.rt.block_on(async {
+                let mut notified = pin!(connected.notified());
+                let mut connect = pin!(tokio::time::timeout(
+                    TIMEOUT,
+                    socket.connect_to_host_encrypted(host, port)
+                ));
+                poll_fn(|cx| {
+                    if notified.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    connect.as_mut().poll(cx).map(Some)
+                })
+                .await
+            });
+            self.socket.set_event_handler(|_, _| {});
+            if let Some(result) = finished {
+                change(self.socket.connection_mut());
+                return result.unwrap_or_else(|_| Err(timed_out("connect")));
+            }
+            change(self.socket.connection_mut());
+            self.wait_encrypted()
         }
         fn wait_encrypted(&mut self) -> Result<(), Error> {
             let socket = &mut self.socket;

@@ -126,13 +126,14 @@ macro_rules! cross {
 matrix! {
     handshake_tls12, handshake_tls13, transfer_1mib_each_way_tls12, transfer_1mib_each_way_tls13,
     protocol_restrictions_are_honoured_on_both_sides, client_tls13_only_vs_server_tls12_only_fails_typed,
-    cipher_selection_tls13, cipher_selection_tls12, alpn_match_uses_the_servers_choice,
+    cipher_selection_tls13, cipher_selection_tls12, server_cipher_order_wins_unless_disabled_tls13,
+    server_cipher_order_wins_unless_disabled_tls12, alpn_match_uses_the_servers_choice,
     alpn_client_only_negotiates_nothing, alpn_server_only_negotiates_nothing, alpn_no_overlap_fails_per_rfc7301,
     sni_is_sent, peer_verify_name_overrides_the_connect_host, ip_address_san_matches,
     wildcard_san_matches_the_leftmost_label_only,
     expired_certificate, not_yet_valid_certificate, self_signed_leaf, self_signed_root_in_chain, untrusted_root,
     missing_intermediate, host_name_mismatch, ca_false_issuer, path_length_exceeded, wrong_extended_key_usage,
-    verify_depth_exceeded,
+    verify_depth_exceeded, verify_depth_counts_the_leaf_and_not_the_anchor,
     explicitly_trusted_self_signed_ca_certificate_is_accepted, explicitly_trusted_certificate_still_expires,
     explicitly_trusted_certificate_still_needs_the_right_name,
     explicitly_trusted_certificate_still_needs_the_server_purpose, self_signed_ca_certificate_not_listed_is_rejected,
@@ -147,6 +148,8 @@ matrix! {
     one_byte_chunks, read_buffer_limit_under_a_flood_loses_nothing, abort_from_inside_an_event_handler,
     close_from_inside_an_event_handler, transfer_64mib_sha256, close_notify_is_a_clean_end, truncation_is_an_error,
     peer_dies_mid_handshake, garbage_instead_of_tls, handshake_timeout, x509_limbo_chain_verification,
+    an_ignore_is_spent_by_the_handshake_it_was_given_for, settings_changed_during_a_handshake_apply_to_the_next_one,
+    session_parameters_end_with_the_session_the_peer_chain_does_not,
 }
 
 cross! {

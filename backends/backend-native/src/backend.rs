@@ -160,6 +160,7 @@ impl SslBackend for NativeBackend {
         config: &SslConfiguration,
         role: Role,
     ) -> Result<Arc<dyn SslContext>, ConfigError> {
+        ssl_api::check_capabilities(self, config, role)?;
         Ok(Arc::new(NativeContext::new(config, role)?))
     }
 }

@@ -59,7 +59,10 @@
 //! the peer's chain (the leaf only), the negotiated protocol and cipher, cipher selection, PSK,
 //! key logging, session tickets, OCSP, alert reporting, the SNI name on a server
 //! (`ServerNameIndication`), and certificate errors the socket can decide on
-//! (`RecoverableVerifyErrors`: native-tls can only fail the handshake). A native server
+//! (`RecoverableVerifyErrors`: native-tls can only fail the handshake), and the server's
+//! choice of cipher suite by its own order (`ServerCipherPreference`: native-tls has no
+//! setting for it, the platform library's own rule applies; `disable_server_cipher_preference`
+//! changes nothing). A native server
 //! negotiates TLS 1.2 at most (native-tls's OpenSSL server preset disables TLS 1.3).
 //!
 //! ## Example

@@ -138,6 +138,7 @@ impl SslBackend for OpensslBackend {
             Feature::Psk,
             Feature::KeyLog,
             Feature::WeakCrypto,
+            Feature::ServerCipherPreference,
         ]
         .into_iter()
         .collect()
@@ -149,6 +150,7 @@ impl SslBackend for OpensslBackend {
         config: &SslConfiguration,
         role: Role,
     ) -> Result<Arc<dyn SslContext>, ConfigError> {
+        ssl_api::check_capabilities(self, config, role)?;
         Ok(Arc::new(OpensslContext::new(config, role)?))
     }
 
@@ -216,6 +218,11 @@ impl OpensslContext {
             builder.set_security_level(level);
         }
         set_ciphers(&mut builder, &config.ciphers, low, high)?;
+        // Qt's default: a server picks suites by its own order (SSL_OP_CIPHER_SERVER_PREFERENCE,
+        // TLS 1.2 and 1.3 alike), unless SslOptionDisableServerCipherPreference is set.
+        if role == Role::Server && !config.disable_server_cipher_preference {
+            builder.set_options(SslOptions::CIPHER_SERVER_PREFERENCE);
+        }
         // Send the local chain exactly as configured, never completed from the trust store.
         // Let libssl free its record buffers (about 17 KiB each way) whenever they are empty
         // (`SSL_MODE_RELEASE_BUFFERS`), so that an idle session holds none: with the pipe's own

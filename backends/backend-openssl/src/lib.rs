@@ -60,10 +60,13 @@
 //!
 //! Certificate verification with detailed, recoverable errors, `peer_verify_depth`, ALPN
 //! (client and server), client certificates (presented, and requested by servers), the peer's
-//! chain, the negotiated cipher and protocol, the client's SNI name on a server, and cipher
-//! selection, and chain verification outside a handshake (`SslBackend::verify_chain`, with
-//! explicit anchors, time, purpose, depth and name; OpenSSL's first error only there). Not
-//! supported: OCSP, PSK, alert reporting, client-side resumption and key logging.
+//! chain, the negotiated cipher and protocol, the client's SNI name on a server, cipher
+//! selection, the server's order of suites winning (`SSL_OP_CIPHER_SERVER_PREFERENCE`, off
+//! with `disable_server_cipher_preference`), and chain verification outside a handshake
+//! (`SslBackend::verify_chain`, with explicit anchors, time, purpose, depth and name; OpenSSL's first error only there),
+//! pre-shared keys (`Psk`: `SSL_CTX_set_psk_client_callback` / `_server_callback`) and key
+//! logging (`KeyLog`: `SSL_CTX_set_keylog_callback`). Not supported: OCSP, alert reporting
+//! and client-side resumption.
 //!
 //! ## Example
 //!

@@ -113,6 +113,7 @@ impl SslBackend for RustlsBackend {
             Feature::ClientCertificates,
             Feature::ServerRequestsClientCertificate,
             Feature::PeerCertificateChain,
+            Feature::PeerVerifyDepth,
             Feature::SessionCipher,
             Feature::SessionProtocol,
             Feature::CipherSelection,
@@ -120,6 +121,7 @@ impl SslBackend for RustlsBackend {
             Feature::ServerNameIndication,
             Feature::RecoverableVerifyErrors,
             Feature::ChainVerification,
+            Feature::ServerCipherPreference,
         ]
         .into_iter()
         .collect()
@@ -136,7 +138,7 @@ impl SslBackend for RustlsBackend {
 
     /// webpki's path validation and name check, the very code a handshake runs on the peer's
     /// chain (`verify::verify_chain_at`). At most one path error plus a name error, each
-    /// naming the leaf. A depth limit is refused (`Unsupported { PeerVerifyDepth }`).
+    /// naming the leaf. A depth limit bounds the path webpki builds, as in a handshake.
     fn verify_chain(&self, request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
         verify_request(request)
     }
@@ -190,9 +192,8 @@ impl RustlsContext {
         role: Role,
         clock: Option<Arc<dyn TimeProvider>>,
     ) -> Result<RustlsContext, ConfigError> {
-        if config.danger_allow_weak_crypto {
-            return Err(ConfigError::Unsupported { backend: NAME, feature: Feature::WeakCrypto });
-        }
+        // What rustls cannot do (PSK, weak crypto) is refused, not dropped.
+        ssl_api::check_capabilities(&RustlsBackend, config, role)?;
         let versions = protocol_versions(config.protocol)?;
         let provider = Arc::new(provider_with_ciphers(&config.ciphers)?);
         let algorithms = provider.signature_verification_algorithms;
@@ -247,6 +248,8 @@ impl RustlsContext {
                 // `with_single_cert` checks that the key matches the leaf.
                 let mut server = builder.with_single_cert(chain, key).map_err(identity_error)?;
                 server.alpn_protocols.clone_from(&config.alpn_protocols);
+                // The server's order of suites wins unless the client's is asked for.
+                server.ignore_client_order = !config.disable_server_cipher_preference;
                 if let Some(log) = &config.key_log {
                     server.key_log = Arc::new(KeyLogAdapter(log.clone()));
                 }
@@ -259,8 +262,9 @@ impl RustlsContext {
                 (Engine::Server(Arc::new(server)), clock)
             }
         };
+        let depth = config.peer_verify_depth;
         let chain_verifier =
-            verify.then(|| Arc::new(ChainVerifier::new(role, trust, algorithms, clock)));
+            verify.then(|| Arc::new(ChainVerifier::new(role, trust, algorithms, clock, depth)));
         Ok(RustlsContext { engine, chain_verifier })
     }
 

@@ -48,10 +48,14 @@
 //!
 //! Certificate verification, ALPN (client and server), session tickets and resumption, client
 //! certificates (presented, and requested by servers), the peer's chain, the negotiated
-//! cipher and protocol, cipher selection, and chain verification outside a handshake
-//! (`SslBackend::verify_chain`: webpki with explicit anchors, time, purpose and name). Not
-//! supported: OCSP, PSK, alert reporting, `peer_verify_depth` (in `verify_chain` too),
-//! per-certificate chain errors and key logging.
+//! cipher and protocol, cipher selection, the server's order of suites winning
+//! (`ServerConfig::ignore_client_order`, off with `disable_server_cipher_preference`), key
+//! logging (`ClientConfig::key_log` / `ServerConfig::key_log`), `peer_verify_depth` (the path webpki verified, seen through its
+//! `verify_path` callback: at most that many certificates, the leaf included and the anchor
+//! not; a longer path is `PathLengthExceeded`, as on OpenSSL), and chain verification outside
+//! a handshake (`SslBackend::verify_chain`: webpki with explicit anchors, time, purpose, depth
+//! and name). Not supported, and refused with `ConfigError::Unsupported` by `new_context`:
+//! PSK. Not supported either: OCSP, alert reporting and per-certificate chain errors.
 //!
 //! ## Example
 //!

@@ -63,13 +63,10 @@ use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::time_provider::TimeProvider;
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
-use ssl_api::{
-    ConfigError, Feature, Purpose, Role, SslCertificate, SslError, SslErrorKind, VerifyRequest,
-};
+use ssl_api::{ConfigError, Purpose, Role, SslCertificate, SslError, SslErrorKind, VerifyRequest};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
-use crate::backend::NAME;
 use crate::error::verify_error_kind;
 
 /// The verifier installed in a context's rustls config (client or server side).
@@ -102,6 +99,8 @@ pub(crate) struct ChainVerifier {
     trust: Trust,
     algorithms: WebPkiSupportedAlgorithms,
     purpose: Purpose,
+    /// The most intermediates a verified path may have (`peer_verify_depth` - 1).
+    max_intermediates: Option<u32>,
     clock: Arc<dyn TimeProvider>,
     /// The verdicts resumed sessions may reuse.
     verdicts: Mutex<Verdicts>,
@@ -111,12 +110,15 @@ pub(crate) struct ChainVerifier {
 
 impl ChainVerifier {
     /// Verifies peers of a `role` end (a client verifies server certificates) against `trust`
-    /// at the time given by `clock` (the rustls config's own `time_provider`).
+    /// at the time given by `clock` (the rustls config's own `time_provider`), on paths of at
+    /// most `peer_verify_depth` certificates (the leaf included, the anchor not; 0: no
+    /// limit).
     pub(crate) fn new(
         role: Role,
         trust: Trust,
         algorithms: WebPkiSupportedAlgorithms,
         clock: Arc<dyn TimeProvider>,
+        peer_verify_depth: u32,
     ) -> ChainVerifier {
         let purpose = match role {
             Role::Client => Purpose::ServerAuth,
@@ -126,6 +128,7 @@ impl ChainVerifier {
             trust,
             algorithms,
             purpose,
+            max_intermediates: peer_verify_depth.checked_sub(1),
             clock,
             verdicts: Mutex::new(Verdicts::default()),
             path_validations: AtomicU64::new(0),
@@ -181,7 +184,8 @@ impl ChainVerifier {
         name: Option<&ServerName<'_>>,
     ) -> Vec<SslError> {
         self.path_validations.fetch_add(1, Ordering::Relaxed);
-        verify_chain_at(&self.trust, self.algorithms, self.purpose, now, chain, name)
+        let limit = self.max_intermediates;
+        verify_chain_at(&self.trust, self.algorithms, self.purpose, now, chain, name, limit)
     }
 
     /// The kept verdicts. Nothing but an allocation can fail while they are locked, and even
@@ -290,6 +294,11 @@ impl Verdicts {
 /// ([`explicit_trust_errors`]) — then, when `name` is given, the name check
 /// (`verify_is_valid_for_subject_name`). Every error found, empty when trusted.
 ///
+/// `max_intermediates` bounds the path webpki builds (its `verify_path` callback sees each
+/// candidate path, `VerifiedPath::intermediate_certificates`): a longer path is refused and
+/// webpki tries the others; when none fits, the error is `PathLengthExceeded`, as OpenSSL
+/// reports `X509_V_ERR_CERT_CHAIN_TOO_LONG`.
+///
 /// webpki stops at the first path error and never says which certificate caused it, so
 /// each error names the leaf.
 pub(crate) fn verify_chain_at(
@@ -299,6 +308,7 @@ pub(crate) fn verify_chain_at(
     now: UnixTime,
     chain: &[CertificateDer<'_>],
     name: Option<&ServerName<'_>>,
+    max_intermediates: Option<u32>,
 ) -> Vec<SslError> {
     let Some((leaf_der, intermediates)) = chain.split_first() else {
         return vec![SslError::new(SslErrorKind::NoPeerCertificate, None)];
@@ -310,6 +320,16 @@ pub(crate) fn verify_chain_at(
         return vec![error(SslErrorKind::UnspecifiedError)];
     };
 
+    let within_depth = |path: &webpki::VerifiedPath<'_>| {
+        let length = path.intermediate_certificates().count();
+        match max_intermediates {
+            Some(max) if length > usize::try_from(max).unwrap_or(usize::MAX) => {
+                Err(webpki::Error::PathLenConstraintViolated)
+            }
+            _ => Ok(()),
+        }
+    };
+    let verify_path: Option<&PathCheck<'_>> = max_intermediates.map(|_| &within_depth as _);
     let mut errors = Vec::new();
     match &leaf {
         Some(trusted) if trust.explicitly_trusts(leaf_der) => {
@@ -324,7 +344,7 @@ pub(crate) fn verify_chain_at(
                 now,
                 usage,
                 None,
-                None,
+                verify_path,
             ) {
                 let last = intermediates.last().and_then(|der| SslCertificate::from_der(der).ok());
                 errors.push(error(verify_error_kind(&err, leaf.as_ref(), last.as_ref())));
@@ -404,6 +424,9 @@ fn key_usage(purpose: Purpose) -> webpki::KeyUsage {
     }
 }
 
+/// webpki's `verify_path` callback: a check of one candidate path.
+type PathCheck<'a> = dyn Fn(&webpki::VerifiedPath<'_>) -> Result<(), webpki::Error> + 'a;
+
 /// [`SslBackend::verify_chain`](ssl_api::SslBackend::verify_chain) on webpki, with the
 /// aws-lc-rs provider's signature algorithms (those a handshake context uses) and
 /// [`verify_chain_at`].
@@ -411,12 +434,12 @@ fn key_usage(purpose: Purpose) -> webpki::KeyUsage {
 /// A host that rustls cannot parse as a server name (`ServerName::try_from`) is reported as
 /// `HostNameMismatch`: no certificate is valid for it. A time before 1970 is checked as 1970.
 ///
+/// `request.max_intermediates` bounds the path as in a handshake.
+///
 /// # Errors
-/// `Unsupported { PeerVerifyDepth }` for a depth limit: webpki has none to set.
+/// As [`trust_anchors`] (none today).
 pub(crate) fn verify_request(request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
-    if request.max_intermediates.is_some() {
-        return Err(ConfigError::Unsupported { backend: NAME, feature: Feature::PeerVerifyDepth });
-    }
+    let limit = request.max_intermediates;
     let trust = Trust::new(request.trust)?;
     let algorithms =
         rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
@@ -429,13 +452,13 @@ pub(crate) fn verify_request(request: &VerifyRequest<'_>) -> Result<Vec<SslError
         None => None,
         Some(Ok(name)) => Some(name),
         Some(Err(_)) => {
-            let mut errors = verify_chain_at(&trust, algorithms, purpose, now, &chain, None);
+            let mut errors = verify_chain_at(&trust, algorithms, purpose, now, &chain, None, limit);
             let leaf = request.chain.first().cloned();
             errors.push(SslError::new(SslErrorKind::HostNameMismatch, leaf));
             return Ok(errors);
         }
     };
-    Ok(verify_chain_at(&trust, algorithms, purpose, now, &chain, name.as_ref()))
+    Ok(verify_chain_at(&trust, algorithms, purpose, now, &chain, name.as_ref(), limit))
 }
 
 /// What a context (or a `verify_chain` request) trusts: the anchors webpki builds paths to,
@@ -618,6 +641,7 @@ mod tests {
             Trust::default(),
             algorithms,
             Arc::new(DefaultTimeProvider),
+            0,
         )
     }
 

@@ -3,13 +3,14 @@
 //! pause + ignore + resume.
 
 use sslsocket::{
-    Feature, PauseMode, SocketErrorKind, SslCertificate, SslConfiguration, SslError, SslErrorKind,
+    Feature, PauseMode, PeerVerifyMode, SocketErrorKind, SslCertificate, SslConfiguration,
+    SslError, SslErrorKind,
 };
 
 use super::names::detail_missing;
-use super::{failing, scenario, Scenario};
-use crate::harness::{trusting, Ctx, Side};
-use crate::outcome::{ensure, Check, Context};
+use super::{exchange, failing, scenario, Scenario};
+use crate::harness::{trusting, Ctx, ServerSide, Side};
+use crate::outcome::{ensure, Check, Context, Outcome};
 use crate::pki::{self, Authority, LeafSpec};
 
 use rcgen::ExtendedKeyUsagePurpose;
@@ -28,7 +29,58 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         scenario("path_length_exceeded", |c| run(c, Problem::PathLength)),
         scenario("wrong_extended_key_usage", |c| run(c, Problem::WrongEku)),
         scenario("verify_depth_exceeded", |c| run(c, Problem::VerifyDepth)),
+        scenario("verify_depth_counts_the_leaf_and_not_the_anchor", depth_counts),
     ]
+}
+
+/// Seed, setPeerVerifyDepth: "the maximum number of certificates in the peer's certificate
+/// chain": the leaf and its intermediates, not the trust anchor. A path of leaf + two
+/// intermediates passes at depth 3 and fails at depth 2 with `PathLengthExceeded`, on a
+/// client verifying a server and on a server verifying a client.
+fn depth_counts(ctx: &Ctx) -> Check {
+    ctx.require(Side::Client, Feature::PeerVerifyDepth)?;
+    let root = Authority::root("depth root");
+    let deep = root.intermediate("depth one", None).intermediate("depth two", None);
+    let server_id = deep.leaf(&["localhost"]);
+    for (depth, passes) in [(3, true), (2, false), (0, true)] {
+        let mut client = trusting(&root.certificate);
+        client.peer_verify_depth = depth;
+        let what = format!("client, peer_verify_depth {depth}, a path of 3");
+        if passes {
+            exchange(ctx, server_id.server_config(), client, "localhost", b"depth")
+                .map_err(|e| Outcome::Fail(format!("{what}: {}", e.detail())))?;
+        } else {
+            let (err, _, _) = failing(ctx, server_id.server_config(), client, "localhost")?;
+            let kinds: Vec<_> = err.ssl_errors().iter().map(|e| e.kind).collect();
+            ensure(kinds.contains(&PathLengthExceeded), || format!("{what}: {err:?}"))?;
+        }
+    }
+    ctx.require(Side::Server, Feature::PeerVerifyDepth)?;
+    ctx.require(Side::Server, Feature::ServerRequestsClientCertificate)?;
+    ctx.require(Side::Client, Feature::ClientCertificates)?;
+    let client_id = deep.leaf(&["client.example"]);
+    for (depth, passes) in [(3, true), (2, false)] {
+        let mut server = root.leaf(&["localhost"]).server_config();
+        server.peer_verify_mode = PeerVerifyMode::VerifyPeer;
+        server.ca_certificates = vec![root.certificate.clone()];
+        server.peer_verify_depth = depth;
+        let mut client = trusting(&root.certificate);
+        client.local_certificate_chain = client_id.chain.clone();
+        client.private_key = Some(client_id.key.clone());
+        let what = format!("server, peer_verify_depth {depth}, a client path of 3");
+        if passes {
+            exchange(ctx, server, client, "localhost", b"depth")
+                .map_err(|e| Outcome::Fail(format!("{what}: {}", e.detail())))?;
+        } else {
+            let (_, _, seen) = failing(ctx, server, client, "localhost")?;
+            let ServerSide::Failed(failure) = seen else {
+                return Err(Outcome::Fail(format!("{what}: the server accepted")));
+            };
+            let kinds: Vec<_> = failure.ssl_errors.iter().map(|e| e.kind).collect();
+            ensure(kinds.contains(&PathLengthExceeded), || format!("{what}: {kinds:?}"))?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -33,6 +33,12 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         scenario("cipher_selection_tls12", |c| {
             cipher(c, SslProtocol::TlsV1_2, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256")
         }),
+        scenario("server_cipher_order_wins_unless_disabled_tls13", |c| {
+            server_order(c, SslProtocol::TlsV1_3, CIPHERS_TLS13)
+        }),
+        scenario("server_cipher_order_wins_unless_disabled_tls12", |c| {
+            server_order(c, SslProtocol::TlsV1_2, CIPHERS_TLS12)
+        }),
         scenario("alpn_match_uses_the_servers_choice", alpn_match),
         scenario("alpn_client_only_negotiates_nothing", |c| alpn_one_sided(c, true)),
         scenario("alpn_server_only_negotiates_nothing", |c| alpn_one_sided(c, false)),
@@ -62,7 +68,7 @@ fn handshake(ctx: &Ctx, protocol: SslProtocol) -> Check {
     let mut server = ca.leaf(&["localhost"]).server_config();
     server.protocol = protocol;
     let done = exchange(ctx, server, trusting(&ca.certificate), "localhost", b"hello")?;
-    check_protocol(ctx, done.client.connection().session_protocol(), &done.server, protocol)
+    check_protocol(ctx, done.session.protocol, &done.server, protocol)
 }
 
 fn transfer(ctx: &Ctx, protocol: SslProtocol) -> Check {
@@ -87,11 +93,11 @@ fn restrictions(ctx: &Ctx) -> Check {
         client.protocol = want;
         let done =
             exchange(ctx, ca.leaf(&["localhost"]).server_config(), client, "localhost", b"x")?;
-        check_protocol(ctx, done.client.connection().session_protocol(), &done.server, want)?;
+        check_protocol(ctx, done.session.protocol, &done.server, want)?;
         let mut server = ca.leaf(&["localhost"]).server_config();
         server.protocol = want;
         let done = exchange(ctx, server, trusting(&ca.certificate), "localhost", b"x")?;
-        check_protocol(ctx, done.client.connection().session_protocol(), &done.server, want)?;
+        check_protocol(ctx, done.session.protocol, &done.server, want)?;
         tried += 1;
     }
     ensure(tried > 0, || "no single protocol version is supported by both sides".into())
@@ -123,8 +129,42 @@ fn cipher(ctx: &Ctx, protocol: SslProtocol, name: &str) -> Check {
         vec![SslCipher::from_iana_name(name)
             .ok_or_else(|| Outcome::Fail(format!("bad name {name}")))?];
     let done = exchange(ctx, ca.leaf(&["localhost"]).server_config(), client, "localhost", b"x")?;
-    let got = done.client.connection().session_cipher().map(|c| c.name);
+    let got = done.session.cipher.as_ref().map(|c| c.name.clone());
     ensure(got.as_deref() == Some(name), || format!("negotiated {got:?}, wanted {name}"))
+}
+
+const CIPHERS_TLS13: [&str; 2] = ["TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"];
+const CIPHERS_TLS12: [&str; 2] =
+    ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"];
+
+/// Qt's default is the server's order of cipher suites (`SSL_OP_CIPHER_SERVER_PREFERENCE`);
+/// `SslOptionDisableServerCipherPreference` lets the client's win. The server lists
+/// `names` in order, the client in the reverse order.
+fn server_order(ctx: &Ctx, protocol: SslProtocol, names: [&str; 2]) -> Check {
+    ctx.require_protocol(protocol)?;
+    ctx.require(Side::Both, Feature::CipherSelection)?;
+    ctx.require(Side::Client, Feature::SessionCipher)?;
+    ctx.require(Side::Server, Feature::ServerCipherPreference)?;
+    let suite = |name: &str| {
+        SslCipher::from_iana_name(name).ok_or_else(|| Outcome::Fail(format!("bad name {name}")))
+    };
+    let (first, second) = (suite(names[0])?, suite(names[1])?);
+    let ca = Authority::root("cipher order root");
+    for (disabled, want) in [(false, names[0]), (true, names[1])] {
+        let mut server = ca.leaf(&["localhost"]).server_config();
+        server.ciphers = vec![first.clone(), second.clone()];
+        server.disable_server_cipher_preference = disabled;
+        let mut client = trusting(&ca.certificate);
+        client.protocol = protocol;
+        client.ciphers = vec![second.clone(), first.clone()];
+        let done = exchange(ctx, server, client, "localhost", b"x")?;
+        let got = done.session.cipher.as_ref().map(|c| c.name.clone());
+        ensure(got.as_deref() == Some(want), || {
+            let whose = if disabled { "the client's (disabled)" } else { "the server's" };
+            format!("negotiated {got:?}; {whose} order wants {want}")
+        })?;
+    }
+    Ok(())
 }
 
 fn alpn_configs(
@@ -149,7 +189,7 @@ fn alpn_configs(
 fn alpn_match(ctx: &Ctx) -> Check {
     let (server, client) = alpn_configs(ctx, &[b"h2", b"http/1.1"], &[b"http/1.1"])?;
     let done = exchange(ctx, server, client, "localhost", b"x")?;
-    let got = done.client.connection().alpn_protocol();
+    let got = done.session.alpn.clone();
     ensure(got.as_deref() == Some(b"http/1.1".as_slice()), || format!("client sees {got:?}"))?;
     match done.server {
         ServerSide::Encrypted { alpn, .. } => {
@@ -166,7 +206,7 @@ fn alpn_one_sided(ctx: &Ctx, client_side: bool) -> Check {
         if client_side { (&[b"h2"], &[]) } else { (&[], &[b"h2"]) };
     let (server, client) = alpn_configs(ctx, client_list, server_list)?;
     let done = exchange(ctx, server, client, "localhost", b"x")?;
-    let got = done.client.connection().alpn_protocol();
+    let got = done.session.alpn.clone();
     ensure(got.is_none(), || format!("negotiated {got:?} with ALPN on one side only"))
 }
 

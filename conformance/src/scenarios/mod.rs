@@ -6,13 +6,14 @@ mod differences;
 mod explicit_trust;
 mod handshake;
 mod io;
+mod lifecycle;
 mod names;
 mod verification;
 mod verify_modes;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use sslsocket::{Error, SslConfiguration};
+use sslsocket::{Error, SslCipher, SslConfiguration, SslProtocol};
 
 use crate::driver::Client;
 use crate::harness::{Ctx, ServerSide};
@@ -43,6 +44,7 @@ pub fn all() -> Vec<Scenario> {
     list.extend(verify_modes::scenarios());
     list.extend(io::scenarios());
     list.extend(verification::scenarios());
+    list.extend(lifecycle::scenarios());
     list
 }
 
@@ -75,8 +77,19 @@ const fn scenario(name: &'static str, run: fn(&Ctx) -> Check) -> Scenario {
 
 /// What a successful exchange left behind.
 pub(crate) struct Exchanged {
-    pub(crate) client: Box<dyn Client>,
     pub(crate) server: ServerSide,
+    /// The client's session parameters, read while it was encrypted (they end with the
+    /// session).
+    pub(crate) session: Negotiated,
+}
+
+/// A session's negotiated parameters, read while it ran.
+pub(crate) struct Negotiated {
+    pub(crate) protocol: SslProtocol,
+    pub(crate) cipher: Option<SslCipher>,
+    pub(crate) alpn: Option<Vec<u8>>,
+    /// Every certificate error of its handshake, ignored ones included.
+    pub(crate) handshake_errors: Vec<sslsocket::SslError>,
 }
 
 /// Starts a server with `server`, connects a client with `client` to `peer_name` (as host),
@@ -96,10 +109,17 @@ pub(crate) fn exchange(
     let mut echoed = vec![0u8; payload.len()];
     socket.read_exact(&mut echoed).context("read the echo")?;
     ensure(echoed == payload, || "the echo differs from what was sent".into())?;
+    let conn = socket.connection();
+    let session = Negotiated {
+        protocol: conn.session_protocol(),
+        cipher: conn.session_cipher(),
+        alpn: conn.alpn_protocol(),
+        handshake_errors: conn.ssl_handshake_errors().to_vec(),
+    };
     socket.disconnect().context("disconnect")?;
     let mut seen = served.finish()?;
     let server = seen.pop().ok_or_else(|| Outcome::Fail("the server saw nobody".into()))?;
-    Ok(Exchanged { client: socket, server })
+    Ok(Exchanged { server, session })
 }
 
 /// Connects once to a fresh server and expects the handshake to fail; returns the client's

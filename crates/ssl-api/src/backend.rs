@@ -11,7 +11,7 @@ use crate::certificate::SslCertificate;
 use crate::cipher::SslCipher;
 use crate::config::SslConfiguration;
 use crate::error::{ConfigError, SslError, TlsError};
-use crate::types::{SslProtocol, TlsVersion};
+use crate::types::{PeerVerifyMode, SslMode, SslProtocol, TlsVersion};
 
 macro_rules! features {
     ($($name:ident => $doc:literal,)*) => {
@@ -57,6 +57,7 @@ features! {
     RecoverableVerifyErrors => "Certificate errors are reported for the socket to decide (ignore lists, handlers, pause) instead of ending the handshake inside the engine.",
     ChainVerification => "Verifies a given chain against explicit trust anchors at an explicit time, outside any handshake (`SslBackend::verify_chain`).",
     WeakCrypto => "Can lower the engine's security level for legacy peers (`SslConfiguration::danger_allow_weak_crypto`): weak keys, SHA-1 and TLS 1.0 / 1.1.",
+    ServerCipherPreference => "A server picks the cipher suite by its own order of preference (Qt's default), and by the client's with `disable_server_cipher_preference` (`SslOptionDisableServerCipherPreference`). Without it a server follows the engine's own rule.",
 }
 
 impl fmt::Display for Feature {
@@ -197,7 +198,9 @@ pub trait SslBackend: Send + Sync + fmt::Debug {
     /// A number that grows with the engine's version (OpenSSL's own number where it applies).
     fn library_version_number(&self) -> u64;
 
-    /// The protocol values this backend accepts as configuration (for either role).
+    /// The protocol values this backend accepts as configuration for at least one role.
+    /// What a role can use is [`SslBackend::supported_protocols_for`]: the answer callers
+    /// (the CLI's `backends`, the conformance suite) rely on.
     fn supported_protocols(&self) -> Vec<SslProtocol>;
 
     /// The protocol values this backend accepts for `role`; by default the same as
@@ -216,6 +219,8 @@ pub trait SslBackend: Send + Sync + fmt::Debug {
 
     /// Builds the engine's context for `config` and `role`, to be shared by every session with
     /// that configuration. `config.ca_certificates` is the complete trust store to use.
+    /// Implementations run [`check_capabilities`] first: a request the backend cannot honour
+    /// is refused, never silently dropped.
     ///
     /// Certificate verification contract: when `config.peer_verify_mode.effective(role)` is
     /// not `VerifyNone`, the context verifies the peer's chain and name with the engine's own
@@ -244,6 +249,53 @@ pub trait SslBackend: Send + Sync + fmt::Debug {
     fn verify_chain(&self, request: &VerifyRequest<'_>) -> Result<Vec<SslError>, ConfigError> {
         let _ = request;
         Err(ConfigError::Unsupported { backend: self.name(), feature: Feature::ChainVerification })
+    }
+}
+
+/// Rejects, before any byte is sent, a configuration that asks for something `backend`'s
+/// capabilities say it lacks (ARCHITECTURE.md, decision 2): a depth limit, cipher selection,
+/// ALPN, a client certificate, `QueryPeer` on a client, PSK, key logging, or a server's
+/// certificate request without the matching [`Feature`]. Every backend runs it first in its
+/// [`SslBackend::new_context`], so a direct caller of a backend gets the same typed answer as
+/// a socket; one check keeps every backend's answer the same.
+///
+/// # Errors
+/// [`ConfigError::Unsupported`] naming the backend and the first missing feature.
+pub fn check_capabilities(
+    backend: &dyn SslBackend,
+    config: &SslConfiguration,
+    role: Role,
+) -> Result<(), ConfigError> {
+    let features = backend.features();
+    let client = role == Role::Client;
+    let mode = if client { SslMode::SslClientMode } else { SslMode::SslServerMode };
+    let verify = config.peer_verify_mode.effective(mode);
+    let alpn = !config.alpn_protocols.is_empty();
+    let wanted = [
+        (
+            config.peer_verify_depth != 0 && verify != PeerVerifyMode::VerifyNone,
+            Feature::PeerVerifyDepth,
+        ),
+        (!config.ciphers.is_empty(), Feature::CipherSelection),
+        (alpn && client, Feature::ClientSideAlpn),
+        (alpn && !client, Feature::ServerSideAlpn),
+        (client && !config.local_certificate_chain.is_empty(), Feature::ClientCertificates),
+        (client && verify == PeerVerifyMode::QueryPeer, Feature::RecoverableVerifyErrors),
+        (config.pre_shared_key.is_some(), Feature::Psk),
+        (config.key_log.is_some(), Feature::KeyLog),
+        (config.danger_allow_weak_crypto, Feature::WeakCrypto),
+        (
+            !client
+                && matches!(
+                    config.peer_verify_mode,
+                    PeerVerifyMode::QueryPeer | PeerVerifyMode::VerifyPeer
+                ),
+            Feature::ServerRequestsClientCertificate,
+        ),
+    ];
+    match wanted.into_iter().find(|(asked, feature)| *asked && !features.contains(*feature)) {
+        Some((_, feature)) => Err(ConfigError::Unsupported { backend: backend.name(), feature }),
+        None => Ok(()),
     }
 }
 

@@ -54,6 +54,11 @@ pub struct SslConfiguration {
     /// ALPN protocols, most preferred first; empty means no ALPN. Each name is 1 to
     /// [`MAX_ALPN_PROTOCOL_LEN`] bytes, and the list encodes to at most [`MAX_ALPN_LIST_LEN`].
     pub alpn_protocols: Vec<Vec<u8>>,
+    /// Qt's `SslOptionDisableServerCipherPreference`: a server lets the client's order of
+    /// cipher suites win. Default false: a server picks by its own order (`ciphers`, else
+    /// the engine's), as Qt's OpenSSL backend does (`SSL_OP_CIPHER_SERVER_PREFERENCE`),
+    /// where the backend can (`Feature::ServerCipherPreference`). No effect on a client.
+    pub disable_server_cipher_preference: bool,
     /// Pre-shared key authentication (TLS-PSK): called during the handshake on both sides.
     /// Needs `Feature::Psk`. A server with a PSK handler may have no certificate.
     pub pre_shared_key: Option<PskHandler>,
@@ -92,6 +97,7 @@ impl Default for SslConfiguration {
             private_key: None,
             ciphers: Vec::new(),
             alpn_protocols: Vec::new(),
+            disable_server_cipher_preference: false,
             pre_shared_key: None,
             key_log: None,
             danger_allow_weak_crypto: false,

@@ -45,7 +45,8 @@ pub mod testing;
 pub mod types;
 
 pub use backend::{
-    Feature, FeatureSet, IoStatus, Purpose, Role, SslBackend, SslContext, SslSession, VerifyRequest,
+    check_capabilities, Feature, FeatureSet, IoStatus, Purpose, Role, SslBackend, SslContext,
+    SslSession, VerifyRequest,
 };
 pub use callbacks::{KeyLogHandler, PskAuthenticator, PskHandler};
 pub use certificate::{

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use sslsocket::SslBackend;
+use sslsocket::{Role, SslBackend, SslProtocol};
 
 use crate::cli::BackendsArgs;
 use crate::report::{colour_enabled, Cell, Table};
@@ -17,7 +17,11 @@ pub struct BackendReport {
     pub library_version: String,
     pub library_build_version: String,
     pub library_version_number: u64,
+    /// What a client can be configured with (`supported_protocols_for(Client)`).
     pub protocols: Vec<String>,
+    /// What a server can be configured with (`supported_protocols_for(Server)`), in the same
+    /// vocabulary.
+    pub server_protocols: Vec<String>,
     pub features: Vec<String>,
 }
 
@@ -33,10 +37,15 @@ impl BackendReport {
             library_version: backend.library_version_string(),
             library_build_version: backend.library_build_version_string(),
             library_version_number: backend.library_version_number(),
-            protocols: backend.supported_protocols().iter().map(|p| p.name().to_owned()).collect(),
+            protocols: names(&backend.supported_protocols_for(Role::Client)),
+            server_protocols: names(&backend.supported_protocols_for(Role::Server)),
             features: backend.features().iter().map(|f| f.name().to_owned()).collect(),
         }
     }
+}
+
+fn names(protocols: &[SslProtocol]) -> Vec<String> {
+    protocols.iter().map(|p| p.name().to_owned()).collect()
 }
 
 /// Runs `backends`; returns the exit status (0; 1 when no backend is compiled in).
@@ -76,9 +85,10 @@ fn human(reports: &[BackendReport], colour: bool) -> String {
     let mut text = table.render(colour);
     for r in reports {
         text.push_str(&format!(
-            "\n{}\n  protocols: {}\n  features:  {}\n",
+            "\n{}\n  protocols: {}\n  server protocols: {}\n  features:  {}\n",
             r.name,
             r.protocols.join(", "),
+            r.server_protocols.join(", "),
             r.features.join(", ")
         ));
     }

@@ -307,6 +307,7 @@ fn client_settings(pki: &Pki) -> Settings {
         timeout: TIMEOUT,
         read_timeout: TIMEOUT,
         starttls: None,
+        verify_given: false,
     }
 }
 

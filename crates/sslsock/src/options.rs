@@ -46,6 +46,9 @@ pub struct Settings {
     pub read_timeout: Duration,
     /// `--starttls`.
     pub starttls: Option<StartTls>,
+    /// `--verify` was given: on a server even `auto` is then a request for the client's
+    /// certificate (QueryPeer), not the library default's "request one if you can".
+    pub verify_given: bool,
 }
 
 /// Settings of a client command (connect, probe).
@@ -183,10 +186,11 @@ pub fn check(backend: &Arc<dyn SslBackend>, settings: &Settings, role: Role) -> 
     };
     let verifying = config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone;
     let explicit_request = role == Role::Server
-        && matches!(
+        && (matches!(
             config.peer_verify_mode,
             PeerVerifyMode::QueryPeer | PeerVerifyMode::VerifyPeer
-        );
+        ) || settings.verify_given
+            && config.peer_verify_mode == PeerVerifyMode::AutoVerifyPeer);
     let alpn = match role {
         Role::Client => Feature::ClientSideAlpn,
         Role::Server => Feature::ServerSideAlpn,
@@ -282,6 +286,7 @@ fn settings(tls: &TlsArgs) -> Result<Settings, Problem> {
         peer_name: None,
         timeout: tls.timeout,
         read_timeout: tls.read_timeout,
+        verify_given: tls.verify.is_some(),
         starttls: tls.starttls,
     })
 }

@@ -231,6 +231,57 @@ fn backends_json_lists_rustls_with_its_fields() {
 }
 
 #[test]
+fn backends_json_lists_the_server_side_protocols_apart() {
+    let (code, out, _) = sslsock(&["backends", "--json"]);
+    assert_eq!(code, 0);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let has = |entry: &Value, key: &str, protocol: &str| {
+        entry[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} in {entry}"))
+            .iter()
+            .any(|p| p == protocol)
+    };
+    for entry in list.as_array().unwrap() {
+        assert!(has(entry, "server_protocols", "TlsV1_2"), "{entry}");
+    }
+    // A native server is built from native-tls's preset without TLS 1.3; its client has it.
+    if let Some(native) = list.as_array().unwrap().iter().find(|b| b["name"] == "native") {
+        assert!(has(native, "protocols", "TlsV1_3"), "{native}");
+        assert!(!has(native, "server_protocols", "TlsV1_3"), "{native}");
+        assert!(!has(native, "server_protocols", "TlsV1_3OrLater"), "{native}");
+    }
+}
+
+#[test]
+fn serve_on_native_refuses_verify_auto_like_query() {
+    let (_, out, _) = sslsock(&["backends", "--json"]);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    if !list.as_array().unwrap().iter().any(|b| b["name"] == "native" && b["usable"] == true) {
+        panic!("this test needs the native backend (sslsock is built with every backend)");
+    }
+    let pki = Pki::new();
+    for verify in ["query", "auto"] {
+        let (code, out, _) = sslsock(&[
+            "serve",
+            "127.0.0.1:0",
+            "--json",
+            "--backend",
+            "native",
+            "--verify",
+            verify,
+            "--cert",
+            &pki.path("good.pem"),
+            "--key",
+            &pki.path("good.key"),
+        ]);
+        assert_eq!(code, 1, "--verify {verify}: {out}");
+        assert!(!out.contains("listening on"), "--verify {verify}: {out}");
+        assert!(out.contains("ServerRequestsClientCertificate"), "--verify {verify}: {out}");
+    }
+}
+
+#[test]
 fn serve_echo_once_answers_connect() {
     let pki = Pki::new();
     let (mut server, port) = serve(&pki, "good", &["--echo", "--once", "--json"]);

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use ssl_api::{
-    ConfigError, Error, Feature, PeerVerifyMode, Role, SslBackend, SslCertificate,
-    SslConfiguration, SslContext, SslMode,
+    ConfigError, Error, PeerVerifyMode, Role, SslBackend, SslCertificate, SslConfiguration,
+    SslContext, SslMode,
 };
 
 use crate::conn::Connection;
@@ -177,9 +177,8 @@ pub fn context_for(
     Ok(ctx)
 }
 
-/// Rejects, before any byte is sent, a configuration that asks for something the backend's
-/// capabilities say it lacks (ARCHITECTURE.md, decision 2). One check here keeps every backend's
-/// answer the same.
+/// [`ssl_api::check_capabilities`] for a connection in `mode` (ARCHITECTURE.md, decision 2):
+/// what every backend's `new_context` also runs first.
 ///
 /// # Errors
 /// [`ConfigError::Unsupported`] naming the backend and the missing feature.
@@ -188,35 +187,8 @@ pub fn check_capabilities(
     config: &SslConfiguration,
     mode: SslMode,
 ) -> Result<(), ConfigError> {
-    let features = backend.features();
-    let verify = config.peer_verify_mode.effective(mode);
-    let client = mode == SslMode::SslClientMode;
-    let alpn = !config.alpn_protocols.is_empty();
-    let wanted = [
-        (
-            config.peer_verify_depth != 0 && verify != PeerVerifyMode::VerifyNone,
-            Feature::PeerVerifyDepth,
-        ),
-        (!config.ciphers.is_empty(), Feature::CipherSelection),
-        (alpn && client, Feature::ClientSideAlpn),
-        (alpn && !client, Feature::ServerSideAlpn),
-        (client && !config.local_certificate_chain.is_empty(), Feature::ClientCertificates),
-        (client && verify == PeerVerifyMode::QueryPeer, Feature::RecoverableVerifyErrors),
-        (config.pre_shared_key.is_some(), Feature::Psk),
-        (config.key_log.is_some(), Feature::KeyLog),
-        (
-            !client
-                && matches!(
-                    config.peer_verify_mode,
-                    PeerVerifyMode::QueryPeer | PeerVerifyMode::VerifyPeer
-                ),
-            Feature::ServerRequestsClientCertificate,
-        ),
-    ];
-    match wanted.into_iter().find(|(asked, feature)| *asked && !features.contains(*feature)) {
-        Some((_, feature)) => Err(ConfigError::Unsupported { backend: backend.name(), feature }),
-        None => Ok(()),
-    }
+    let role = if mode == SslMode::SslServerMode { Role::Server } else { Role::Client };
+    ssl_api::check_capabilities(backend, config, role)
 }
 
 /// The platform's trust store (`QSslConfiguration::systemCaCertificates`), loaded once, on the

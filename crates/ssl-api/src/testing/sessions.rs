@@ -449,11 +449,11 @@ pub fn client_without_certificate_leaves_server_verification_empty(backend: &dyn
 // ---------------------------------------------------------------------------------------------
 // Verification recorded: configuration
 
-/// Every protocol the backend lists makes a client context; one the engine refuses at its
-/// security level (`ProtocolBelowSecurityLevel`) is TLS 1.0 / 1.1 only, and makes one with
-/// `danger_allow_weak_crypto` where the backend has `Feature::WeakCrypto`.
+/// Every protocol the backend lists for a client makes a client context; one the engine
+/// refuses at its security level (`ProtocolBelowSecurityLevel`) is TLS 1.0 / 1.1 only, and
+/// makes one with `danger_allow_weak_crypto` where the backend has `Feature::WeakCrypto`.
 pub fn every_supported_protocol_builds_a_context(backend: &dyn SslBackend) {
-    for protocol in backend.supported_protocols() {
+    for protocol in backend.supported_protocols_for(Role::Client) {
         let config = SslConfiguration { protocol, ..SslConfiguration::default() };
         match backend.new_context(&config, Role::Client) {
             Ok(_) => {}

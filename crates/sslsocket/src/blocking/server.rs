@@ -148,8 +148,11 @@ impl SslServer {
         self.running.as_ref().map(|r| r.local_addr)
     }
 
-    /// Stops listening. Handshakes in progress finish on their own threads; their results are
-    /// dropped.
+    /// Stops listening and ends the acceptor thread (it returns before this does): the
+    /// listener is closed, handshakes still in progress on the acceptor's poller are aborted
+    /// (their sockets are dropped, so their clients see the connection end), and finished
+    /// handshakes not yet taken by [`SslServer::accept`] / [`SslServer::accept_next`] are
+    /// dropped with their sockets. Sockets already taken are not affected.
     pub fn close(&mut self) {
         if let Some(mut running) = self.running.take() {
             running.stop.store(true, Ordering::Release);

@@ -45,7 +45,7 @@ pub use self::control::Control;
 use self::drive::Seen;
 pub use self::drive::{Action, Wait};
 pub use self::event::Event;
-use self::policy::Ignore;
+use self::policy::{Ignore, Verify};
 
 /// The TLS side of the connection. Variants carry their own data.
 #[derive(Debug)]
@@ -113,7 +113,12 @@ pub struct Connection {
     engine_counted: bool,
     error: Option<LastError>,
     handshake_errors: Vec<SslError>,
+    /// The ignore settings of the next handshake, or of the one in progress; spent when it
+    /// ends (see `policy`).
     ignore: Ignore,
+    /// What the handshake in progress (or the encrypted connect about to start it) is
+    /// verified by, fixed when its context was handed over.
+    verify: Option<Verify>,
     /// The handshake's deadline.
     deadline: Option<Instant>,
     /// The current wait may copy decrypted input into the read buffer
@@ -187,7 +192,8 @@ impl Connection {
             engine_counted: true,
             error: None,
             handshake_errors: Vec::new(),
-            ignore: Ignore::Nothing,
+            ignore: Ignore::default(),
+            verify: None,
             deadline: None,
             buffer_input: true,
             half_close: false,
@@ -253,7 +259,8 @@ impl Connection {
         &self.handshake_errors
     }
 
-    /// The configuration the next handshake will use.
+    /// The configuration the next handshake will use. A handshake already started goes on
+    /// with the configuration it started with.
     #[must_use]
     pub fn ssl_configuration(&self) -> &SslConfiguration {
         &self.config
@@ -348,6 +355,16 @@ impl Connection {
         }
     }
 
+    /// The session while it runs (handshaking, deciding or encrypted), not once it ended.
+    fn live_session(&self) -> Option<&dyn SslSession> {
+        match &self.phase {
+            Phase::Handshaking { session, .. }
+            | Phase::Deciding { session, .. }
+            | Phase::Encrypted(session) => Some(session.as_ref()),
+            Phase::Plain { .. } | Phase::Finished { .. } => None,
+        }
+    }
+
     fn session_mut(&mut self) -> Option<&mut Box<dyn SslSession>> {
         match &mut self.phase {
             Phase::Handshaking { session, .. }
@@ -358,6 +375,13 @@ impl Connection {
     }
 
     /// The peer's certificate chain as it sent it, leaf first (empty if none or not known).
+    ///
+    /// The peer's identity outlives the session, as in Qt: the chain (and
+    /// [`Connection::peer_certificate`], [`Connection::ssl_handshake_errors`],
+    /// [`Connection::server_name`]) stay readable after the connection closed, aborted or
+    /// failed, until the next connection starts. The negotiated parameters
+    /// ([`Connection::session_protocol`], [`Connection::session_cipher`],
+    /// [`Connection::alpn_protocol`]) do not.
     #[must_use]
     pub fn peer_certificate_chain(&self) -> Vec<SslCertificate> {
         self.session().map(|s| s.peer_certificate_chain()).unwrap_or_default()
@@ -369,28 +393,33 @@ impl Connection {
         self.peer_certificate_chain().into_iter().next()
     }
 
-    /// The negotiated protocol (`UnknownProtocol` before the handshake or when the backend
-    /// cannot tell; see `Feature::SessionProtocol`).
+    /// The negotiated protocol while the session runs; `UnknownProtocol` when the connection
+    /// is not encrypted (before the handshake has negotiated one, and once the session is
+    /// over: closed, aborted or failed) or when the backend cannot tell (see
+    /// `Feature::SessionProtocol`).
     #[must_use]
     pub fn session_protocol(&self) -> SslProtocol {
-        self.session()
+        self.live_session()
             .and_then(|s| s.protocol_version())
             .map_or(SslProtocol::UnknownProtocol, |v| v.protocol())
     }
 
-    /// The negotiated cipher suite, once known and where the backend can tell.
+    /// The negotiated cipher suite while the session runs, once known and where the backend
+    /// can tell; `None` (Qt's null cipher) when the connection is not encrypted, the session
+    /// being over included.
     #[must_use]
     pub fn session_cipher(&self) -> Option<SslCipher> {
-        self.session().and_then(|s| s.cipher())
+        self.live_session().and_then(|s| s.cipher())
     }
 
-    /// The negotiated ALPN protocol, if any.
+    /// The negotiated ALPN protocol while the session runs, if any; `None` once the session
+    /// is over.
     #[must_use]
     pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
-        self.session().and_then(|s| s.alpn_protocol())
+        self.live_session().and_then(|s| s.alpn_protocol())
     }
 
-    /// The SNI name the client sent (server side).
+    /// The SNI name the client sent (server side); still readable after the session ended.
     #[must_use]
     pub fn server_name(&self) -> Option<String> {
         self.session().and_then(|s| s.server_name())
@@ -413,6 +442,7 @@ impl Connection {
     pub fn connect_to_host_encrypted(&mut self, host: &str, context: Arc<dyn SslContext>) {
         self.connect_to_host(host);
         self.phase = Phase::Plain { connect_tls: Some(context) };
+        self.fix_verify(Role::Client);
         self.set_mode(SslMode::SslClientMode);
     }
 
@@ -436,7 +466,7 @@ impl Connection {
         self.emit(Event::Connected);
         if let Phase::Plain { connect_tls } = &mut self.phase {
             if let Some(context) = connect_tls.take() {
-                self.begin_tls(Role::Client, &context, now, false);
+                self.begin_tls(&context, now, false);
             }
         }
     }
@@ -462,8 +492,9 @@ impl Connection {
     /// (STARTTLS). Has no effect in any other state or mode.
     pub fn start_client_encryption(&mut self, context: &Arc<dyn SslContext>, now: Instant) {
         if self.can_start_encryption() {
+            self.fix_verify(Role::Client);
             self.set_mode(SslMode::SslClientMode);
-            self.begin_tls(Role::Client, context, now, true);
+            self.begin_tls(context, now, true);
         }
     }
 
@@ -471,8 +502,9 @@ impl Connection {
     /// no effect in any other state or mode.
     pub fn start_server_encryption(&mut self, context: &Arc<dyn SslContext>, now: Instant) {
         if self.can_start_encryption() {
+            self.fix_verify(Role::Server);
             self.set_mode(SslMode::SslServerMode);
-            self.begin_tls(Role::Server, context, now, true);
+            self.begin_tls(context, now, true);
         }
     }
 
@@ -550,6 +582,8 @@ impl Connection {
         let _ = self.spill_plaintext(usize::MAX);
         self.phase = match std::mem::replace(&mut self.phase, Phase::Plain { connect_tls: None }) {
             Phase::Handshaking { session, .. } | Phase::Deciding { session, .. } => {
+                // The handshake is over, unaccepted: its ignore settings are spent.
+                self.ignore = Ignore::default();
                 Phase::Finished { session: Some(session), was_encrypted: false }
             }
             Phase::Encrypted(session) => {
@@ -645,6 +679,7 @@ impl Connection {
         self.error = None;
         self.handshake_errors.clear();
         self.deadline = None;
+        self.verify = None;
         self.seen = Seen::default();
         self.dry = false;
         self.read_buf.clear();
@@ -666,21 +701,13 @@ impl Connection {
         }
     }
 
-    /// Starts the engine session. `starttls`: the connection was in unencrypted mode, so bytes
+    /// Starts the engine session, verified as `verify` says (set by the caller, see
+    /// [`Connection::fix_verify`]). `starttls`: the connection was in unencrypted mode, so bytes
     /// already written were meant to go in clear; otherwise (an encrypted connect) they were
     /// written in client mode and wait for `Encrypted` like any other.
-    fn begin_tls(
-        &mut self,
-        role: Role,
-        context: &Arc<dyn SslContext>,
-        now: Instant,
-        starttls: bool,
-    ) {
+    fn begin_tls(&mut self, context: &Arc<dyn SslContext>, now: Instant, starttls: bool) {
         self.dry = false;
-        let name = match role {
-            Role::Client => self.peer_verify_name().map(str::to_owned),
-            Role::Server => None,
-        };
+        let name = self.verify.as_ref().and_then(|v| v.name.clone());
         let session = context.new_session(name.as_deref()).map_err(Error::from);
         let mut session = match session {
             Ok(session) => session,
@@ -688,7 +715,7 @@ impl Connection {
         };
         // An ignore list the engine can never apply must not pass for one that works.
         let features = self.backend.features();
-        if self.ignore != Ignore::Nothing && !features.contains(Feature::RecoverableVerifyErrors) {
+        if !self.ignore.is_empty() && !features.contains(Feature::RecoverableVerifyErrors) {
             let feature = Feature::RecoverableVerifyErrors;
             return self
                 .fail(ConfigError::Unsupported { backend: self.backend.name(), feature }.into());
@@ -711,6 +738,21 @@ impl Connection {
         if !unread.is_empty() {
             self.process_tls(now);
         }
+    }
+
+    /// Fixes what the handshake about to start on a context built from the configuration as
+    /// it is now is verified by (see [`Verify`]).
+    fn fix_verify(&mut self, role: Role) {
+        let name = match role {
+            Role::Client => self.peer_verify_name().map(str::to_owned),
+            Role::Server => None,
+        };
+        self.verify = Some(Verify { config: self.config.clone(), name });
+    }
+
+    /// The configuration the handshake in progress is judged by: the one it started with.
+    fn verify_config(&self) -> &SslConfiguration {
+        self.verify.as_ref().map_or(&self.config, |v| &v.config)
     }
 
     /// Ends the connection with `err`: sticky error, `Error` event, Unconnected.

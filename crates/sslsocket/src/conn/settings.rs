@@ -1,5 +1,7 @@
 //! Configuration and the certificate-error policy: the socket API's setters, defined once
-//! here (the sockets forward to them). Changes take effect at the next handshake.
+//! here (the sockets forward to them). Configuration changes take effect at the next
+//! handshake: one in progress keeps what it started with (mode, depth, CA list, peer verify
+//! name). The ignore settings are the exception: given during a handshake, they apply to it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +12,6 @@ use ssl_api::{
     SslCipher, SslConfiguration, SslError, SslErrorKind, SslKey, SslProtocol,
 };
 
-use super::policy::Ignore;
 use super::{Connection, Phase};
 
 impl Connection {
@@ -32,7 +33,7 @@ impl Connection {
     }
 
     /// Sets the name to verify the peer's certificate against and to send as SNI, instead of
-    /// the host connected to.
+    /// the host connected to. For the next handshake: one already started keeps its name.
     pub fn set_peer_verify_name(&mut self, name: impl Into<String>) {
         self.peer_verify_name = Some(name.into());
     }
@@ -74,24 +75,36 @@ impl Connection {
         self.disconnect_timeout = timeout;
     }
 
-    /// Ignores every certificate error of this connection's handshakes (`ignoreSslErrors()`).
-    /// Call before the handshake or from the `SslErrors` handler.
+    /// Ignores every certificate error of one handshake (`ignoreSslErrors()`): the one in
+    /// progress when called during it (from the `SslErrors` handler, before `resume()`),
+    /// else the next one. The handshake spends it when it ends, accepted or not: a later
+    /// connection needs a new ignore (Qt resets it at each connection attempt).
     pub fn ignore_ssl_errors(&mut self) {
-        self.ignore = Ignore::All;
+        self.ignore.all();
         self.dry = false;
     }
 
-    /// Ignores exactly these errors (same kind and certificate); replaces an earlier list, and
-    /// an empty list clears it.
+    /// Ignores exactly these errors (same kind and certificate) in one handshake, as
+    /// [`Connection::ignore_ssl_errors`] says which. Replaces an earlier list; an empty list
+    /// clears the list, and only the list: an earlier `ignore_ssl_errors()` still holds (two
+    /// separate settings, as in Qt).
     pub fn ignore_ssl_errors_list(&mut self, errors: Vec<SslError>) {
-        self.ignore = if errors.is_empty() { Ignore::Nothing } else { Ignore::Exactly(errors) };
+        self.ignore.exactly(errors);
         self.dry = false;
     }
 
-    /// Ignores errors of these kinds whichever certificate they concern; replaces an earlier
-    /// list, and an empty list clears it.
+    /// Ignores errors of these kinds whichever certificate they concern, in one handshake as
+    /// [`Connection::ignore_ssl_errors`] says which. Replaces an earlier list of kinds; an
+    /// empty one clears that list only.
     pub fn ignore_ssl_error_kinds(&mut self, kinds: Vec<SslErrorKind>) {
-        self.ignore = if kinds.is_empty() { Ignore::Nothing } else { Ignore::Kinds(kinds) };
+        self.ignore.kinds(kinds);
+        self.dry = false;
+    }
+
+    /// Forgets every ignore setting: an async decider's answer replaces them all (its
+    /// `Reject` must reject even after an earlier `ignore_ssl_errors()`).
+    pub(crate) fn clear_ignores(&mut self) {
+        self.ignore = super::policy::Ignore::default();
         self.dry = false;
     }
 
@@ -117,7 +130,7 @@ impl Connection {
         self.update_configuration(|c| c.protocol = protocol);
     }
 
-    /// Sets how the peer is verified.
+    /// Sets how the peer is verified. Has no effect on a handshake already started.
     pub fn set_peer_verify_mode(&mut self, mode: PeerVerifyMode) {
         self.update_configuration(|c| c.peer_verify_mode = mode);
     }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use ssl_api::{Error, SocketState, SslError, SslErrorKind, TlsError, TlsErrorKind};
 
+use super::policy::Ignore;
 use super::{certificate_required, verify_is_enforced, Close, Connection, Event, Phase};
 
 impl Connection {
@@ -102,11 +103,12 @@ impl Connection {
         let Phase::Handshaking { session, accepted } = &self.phase else { return };
         let accepted = *accepted;
         let done = !session.is_handshaking();
-        let enforced = verify_is_enforced(&self.config, self.mode);
+        let config = self.verify_config();
+        let enforced = verify_is_enforced(config, self.mode);
         let mut errors: Vec<SslError> =
             session.verification_errors().map(<[SslError]>::to_vec).unwrap_or_default();
         if done
-            && certificate_required(&self.config, self.mode)
+            && certificate_required(config, self.mode)
             && session.peer_certificate_chain().is_empty()
         {
             errors.push(SslError::new(SslErrorKind::NoPeerCertificate, None));
@@ -140,6 +142,8 @@ impl Connection {
 
     pub(super) fn on_encrypted(&mut self) {
         self.deadline = None;
+        // The handshake is over, accepted: its ignore settings are spent.
+        self.ignore = Ignore::default();
         self.emit(Event::Encrypted);
         // Application data may have arrived with the handshake's last flight (or while the
         // decision was pending): ask the engine.

@@ -369,11 +369,14 @@ impl AsyncSslSocket {
         self.apply(decision);
     }
 
+    /// The decider's answer is the whole decision: it replaces the ignore settings given
+    /// before.
     fn apply(&mut self, decision: Decision) {
+        self.conn.clear_ignores();
         match decision {
             Decision::Ignore => self.conn.ignore_ssl_errors(),
             Decision::IgnoreExactly(list) => self.conn.ignore_ssl_errors_list(list),
-            Decision::Reject => self.conn.ignore_ssl_errors_list(Vec::new()),
+            Decision::Reject => {}
         }
         self.conn.resume();
     }
