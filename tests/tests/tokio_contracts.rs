@@ -432,7 +432,7 @@ async fn untrusted_server() -> u16 {
 /// pause on them (it declares so, and the engine rejects by itself: checked here).
 async fn deciding_client(
     backend: &Arc<dyn sslsocket::SslBackend>,
-    decider: Arc<SlowYes>,
+    decider: Arc<dyn SslErrorsHandler>,
 ) -> Option<AsyncSslSocket> {
     let (other_ca, _) = localhost();
     let mut socket = AsyncSslSocket::with_backend_handle(backend.clone());
@@ -451,6 +451,37 @@ async fn deciding_client(
         backend.name()
     );
     None
+}
+
+/// Rejects every peer.
+struct No;
+
+#[async_trait::async_trait]
+impl SslErrorsHandler for No {
+    async fn decide(&self, _errors: &[SslError], _chain: &[SslCertificate]) -> Decision {
+        Decision::Reject
+    }
+}
+
+#[test]
+fn the_async_deciders_reject_holds_over_an_earlier_ignore_ssl_errors() {
+    on_each_backend(|backend| {
+        let rt = sslsocket_tests::load::runtime();
+        rt.block_on(async {
+            let Some(mut socket) = deciding_client(&backend, Arc::new(No)).await else {
+                return;
+            };
+            // Given before the handshake, for it; the decider's answer is the decision.
+            socket.ignore_ssl_errors();
+            let port = untrusted_server().await;
+            let err =
+                tokio::time::timeout(STALL, socket.connect_to_host_encrypted("localhost", port))
+                    .await
+                    .unwrap()
+                    .unwrap_err();
+            assert_eq!(err.kind(), SocketErrorKind::SslHandshakeFailedError, "{}", backend.name());
+        });
+    });
 }
 
 #[test]
