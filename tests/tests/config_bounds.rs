@@ -137,11 +137,24 @@ fn an_alpn_list_at_its_bound_is_negotiated_on_every_backend() {
         config.alpn_protocols = list;
         let mut client = Connection::new(backend.clone(), config);
         client.set_peer_verify_name("localhost");
-        // A backend that cannot choose a protocol as a server is a client here only.
-        let server_backend = if backend.features().contains(Feature::ServerSideAlpn) {
+        // A backend that cannot choose a protocol as a server is a client here only, against
+        // a compiled one that can.
+        let answering = |b: &Arc<dyn SslBackend>| {
+            b.availability().is_ok() && b.features().contains(Feature::ServerSideAlpn)
+        };
+        let server_backend = if answering(&backend) {
             backend.clone()
+        } else if let Some(b) = sslsocket::registry::compiled_backends().into_iter().find(answering)
+        {
+            b
         } else {
-            sslsocket::registry::backend("rustls").unwrap()
+            // A build with this backend alone (`.ci/run`'s per-backend runs): the
+            // all-backends run checks this client against another backend's server.
+            println!(
+                "n/a: {} client: no backend compiled in here answers ALPN as a server",
+                backend.name()
+            );
+            return;
         };
         let mut server_config = server.server_config();
         server_config.alpn_protocols = vec![chosen.clone()];
