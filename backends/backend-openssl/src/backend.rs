@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use libssl_common::levels::engine_version;
 use openssl::ec::EcKey;
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
@@ -376,16 +377,6 @@ impl Catalogue {
             })
             .collect();
         Ok(Catalogue { entries })
-    }
-}
-
-/// `SslVersion` for a [`TlsVersion`].
-fn engine_version(version: TlsVersion) -> SslVersion {
-    match version {
-        TlsVersion::Tls1_0 => SslVersion::TLS1,
-        TlsVersion::Tls1_1 => SslVersion::TLS1_1,
-        TlsVersion::Tls1_2 => SslVersion::TLS1_2,
-        TlsVersion::Tls1_3 => SslVersion::TLS1_3,
     }
 }
 

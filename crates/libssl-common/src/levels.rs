@@ -121,8 +121,9 @@ fn context(
     Ok(builder.build())
 }
 
-/// `SslVersion` for a [`TlsVersion`].
-fn engine_version(version: TlsVersion) -> SslVersion {
+/// libssl's `SslVersion` for a [`TlsVersion`] (the one mapping both libssl backends use).
+#[must_use]
+pub fn engine_version(version: TlsVersion) -> SslVersion {
     match version {
         TlsVersion::Tls1_0 => SslVersion::TLS1,
         TlsVersion::Tls1_1 => SslVersion::TLS1_1,
