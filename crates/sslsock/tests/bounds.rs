@@ -9,9 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -29,27 +27,21 @@ const PREFIX: usize = 64 * 1024;
 
 /// A self-signed `localhost` identity in a temporary directory, removed on drop.
 struct Identity {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     cert: SslCertificate,
     key: SslKey,
 }
 
 impl Identity {
     fn new() -> Identity {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "sslsock-bounds-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new().prefix("sslsock-bounds-").tempdir().unwrap();
         let key = KeyPair::generate().unwrap();
         let cert = CertificateParams::new(vec!["localhost".to_owned()])
             .unwrap()
             .self_signed(&key)
             .unwrap();
-        std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
-        std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
         Identity {
             cert: SslCertificate::from_data(cert.pem().as_bytes(), EncodingFormat::Pem)
                 .unwrap()
@@ -60,7 +52,7 @@ impl Identity {
     }
 
     fn path(&self, name: &str) -> String {
-        self.dir.join(name).display().to_string()
+        self.dir.path().join(name).display().to_string()
     }
 
     fn server(&self) -> SslServer {
@@ -84,12 +76,6 @@ impl Identity {
         socket.connect_to_host_encrypted("localhost", port);
         socket.wait_for_encrypted(Duration::from_secs(10)).unwrap();
         socket
-    }
-}
-
-impl Drop for Identity {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -3,9 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -22,39 +21,27 @@ const OPENSSL: &str = "/usr/bin/openssl";
 
 /// A temp directory with a CA and server certificates, removed on drop.
 struct Pki {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl Pki {
     fn new() -> Pki {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "sslsock-cli-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new().prefix("sslsock-cli-").tempdir().unwrap();
         let (ca_pem, issuer) = authority("sslsock test CA");
         let (_, other) = authority("sslsock other CA");
-        std::fs::write(dir.join("ca.pem"), ca_pem).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca_pem).unwrap();
         for (name, issuer, expired) in
             [("good", &issuer, false), ("expired", &issuer, true), ("untrusted", &other, false)]
         {
             let (cert, key) = leaf(issuer, expired);
-            std::fs::write(dir.join(format!("{name}.pem")), cert).unwrap();
-            std::fs::write(dir.join(format!("{name}.key")), key).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.pem")), cert).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.key")), key).unwrap();
         }
         Pki { dir }
     }
 
     fn path(&self, name: &str) -> String {
-        self.dir.join(name).display().to_string()
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.dir.path().join(name).display().to_string()
     }
 }
 
@@ -666,8 +653,8 @@ fn self_signed_ca(pki: &Pki, name: &str, expired: bool) {
         params.not_after = date_time_ymd(2021, 1, 1);
     }
     let cert = params.self_signed(&key).unwrap();
-    std::fs::write(pki.dir.join(format!("{name}.pem")), cert.pem()).unwrap();
-    std::fs::write(pki.dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    std::fs::write(pki.dir.path().join(format!("{name}.pem")), cert.pem()).unwrap();
+    std::fs::write(pki.dir.path().join(format!("{name}.key")), key.serialize_pem()).unwrap();
 }
 
 /// `openssl s_server -www` presenting NAME.pem on a free port of 127.0.0.1.
