@@ -23,6 +23,11 @@ fn main() {
         "OpenSSL (unknown build version)".to_owned()
     };
     println!("cargo:rustc-env=BACKEND_OPENSSL_BUILD_VERSION={version}");
+    // The number itself (0 when unknown), for `library_build_version_number`.
+    let number = hex("DEP_OPENSSL_VERSION_NUMBER")
+        .or_else(|| hex("DEP_OPENSSL_LIBRESSL_VERSION_NUMBER"))
+        .unwrap_or(0);
+    println!("cargo:rustc-env=BACKEND_OPENSSL_BUILD_NUMBER={number}");
 }
 
 /// Formats an `OPENSSL_VERSION_NUMBER`: `0xMNN00PP0` since 3.0 (major, minor, patch),

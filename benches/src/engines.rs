@@ -274,7 +274,7 @@ pub fn blocking_acceptor(
             let mut server = SslServer::with_backend_handle(backend.handle()?);
             server.set_ssl_configuration(env.ours_server(backend)?);
             server.listen("127.0.0.1:0").map_err(io::Error::from)?;
-            let addr = server.local_addr().ok_or_else(|| other("server has no address"))?;
+            let addr = server.local_address().ok_or_else(|| other("server has no address"))?;
             Ok(Box::new(OursAcceptor { server, addr }))
         }
         Kind::Raw => raw_blocking_acceptor(backend, env),

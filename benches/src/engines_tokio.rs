@@ -110,7 +110,7 @@ pub async fn async_acceptor(
         let mut server = AsyncSslServer::with_backend_handle(backend.handle()?);
         server.set_ssl_configuration(env.ours_server(backend)?);
         server.bind("127.0.0.1:0").await.map_err(io::Error::from)?;
-        let addr = server.local_addr().ok_or_else(|| other("server has no address"))?;
+        let addr = server.local_address().ok_or_else(|| other("server has no address"))?;
         return Ok(Box::new(OursAcceptor { server, addr }));
     }
     let listener = TcpListener::bind("127.0.0.1:0").await?;

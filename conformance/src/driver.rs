@@ -252,7 +252,7 @@ impl Client for sslsocket::SslSocket {
 
 impl Server for sslsocket::SslServer {
     fn port(&self) -> u16 {
-        self.local_addr().expect("listening").port()
+        self.local_address().expect("listening").port()
     }
     fn accept_next(&mut self, timeout: Duration) -> Result<Outcome, Error> {
         Ok(match sslsocket::SslServer::accept_next(self, Some(timeout))? {
@@ -393,7 +393,7 @@ mod tokio_impl {
 
     impl Server for AsyncServer {
         fn port(&self) -> u16 {
-            self.server.local_addr().expect("bound").port()
+            self.server.local_address().expect("bound").port()
         }
         fn accept_next(&mut self, timeout: Duration) -> Result<Outcome, Error> {
             let server = &mut self.server;

@@ -45,7 +45,7 @@ pub async fn echo_server(
     server.set_handshake_timeout(timeout);
     server.set_max_pending_handshakes(4096);
     server.bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
-    let port = server.local_addr().expect("bound").port();
+    let port = server.local_address().expect("bound").port();
     let (stop_tx, mut stop_rx) = oneshot::channel();
     let task = tokio::spawn(async move {
         let mut failures = Vec::new();

@@ -31,7 +31,7 @@ fn echo_server(
     server.set_ssl_configuration(identity.server_config());
     server.set_handshake_timeout(TIMEOUT);
     server.listen("127.0.0.1:0").unwrap();
-    let port = server.local_addr().unwrap().port();
+    let port = server.local_address().unwrap().port();
     let handle = thread::spawn(move || {
         let mut encrypted = 0;
         for _ in 0..clients {
@@ -151,7 +151,7 @@ fn the_default_protocols_refuse_tls_1_1_on_every_backend() {
         server.set_ssl_configuration(id.server_config());
         server.set_handshake_timeout(TIMEOUT);
         server.listen("127.0.0.1:0").unwrap();
-        let server_port = server.local_addr().unwrap().port();
+        let server_port = server.local_address().unwrap().port();
         let mut client = Peer::spawn(
             "openssl",
             &[

@@ -102,7 +102,7 @@ fn a_reset_during_the_handshake_is_a_typed_error_on_both_sides() {
 
         // Our server: the client sends half a ClientHello and resets.
         let mut server = server(&backend, &s, TIMEOUT);
-        let mut raw = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+        let mut raw = TcpStream::connect(server.local_address().unwrap()).unwrap();
         raw.write_all(PARTIAL_CLIENT_HELLO).unwrap();
         thread::sleep(Duration::from_millis(50));
         reset(raw);
@@ -126,7 +126,7 @@ fn a_reset_during_transfer_is_a_typed_error_on_both_sides() {
         let name = backend.name();
         let s = setup();
         let mut server = server(&backend, &s, TIMEOUT);
-        let upstream = server.local_addr().unwrap();
+        let upstream = server.local_address().unwrap();
         let serving = thread::spawn(move || {
             let Accepted::Encrypted(mut socket) = server.accept_next(Some(TIMEOUT)).unwrap() else {
                 panic!("handshake failed")
@@ -232,7 +232,7 @@ fn a_peer_that_stops_reading_holds_our_writes_back_and_then_receives_all_64_mib(
         let name = backend.name();
         let s = setup();
         let mut server = server(&backend, &s, TIMEOUT);
-        let port = server.local_addr().unwrap().port();
+        let port = server.local_address().unwrap().port();
         let reading = thread::spawn(move || {
             let Accepted::Encrypted(mut socket) = server.accept_next(Some(TIMEOUT)).unwrap() else {
                 panic!("handshake failed")
@@ -433,7 +433,7 @@ fn a_peer_writing_one_byte_at_a_time_over_tcp_completes() {
         let name = backend.name();
         let s = setup();
         let mut server = server(&backend, &s, TIMEOUT);
-        let upstream = server.local_addr().unwrap();
+        let upstream = server.local_address().unwrap();
         let echoing = thread::spawn(move || {
             let Accepted::Encrypted(mut socket) = server.accept_next(Some(TIMEOUT)).unwrap() else {
                 panic!("handshake failed")

@@ -271,7 +271,7 @@ impl OurServer {
                 server.set_ssl_configuration(config);
                 server.set_handshake_timeout(TIMEOUT);
                 server.listen("127.0.0.1:0").unwrap();
-                port_tx.send(server.local_addr().unwrap().port()).unwrap();
+                port_tx.send(server.local_address().unwrap().port()).unwrap();
                 while !stopping.load(Ordering::SeqCst) {
                     let result = match server.accept_next(Some(Duration::from_millis(200))) {
                         Ok(sslsocket::Accepted::Encrypted(socket)) => {
@@ -300,7 +300,7 @@ impl OurServer {
                         server.set_ssl_configuration(config);
                         server.set_handshake_timeout(TIMEOUT);
                         server.bind("127.0.0.1:0").await.unwrap();
-                        port_tx.send(server.local_addr().unwrap().port()).unwrap();
+                        port_tx.send(server.local_address().unwrap().port()).unwrap();
                         while !stopping.load(Ordering::SeqCst) {
                             let next = tokio::time::timeout(
                                 Duration::from_millis(200),

@@ -553,7 +553,7 @@ fn server_case(
             other => Err(format!("listen: {other:?}")),
         };
     }
-    let port = server.local_addr().unwrap().port();
+    let port = server.local_address().unwrap().port();
     let http = tool == ClientTool::Curl;
     let serving = thread::spawn(move || serve_once(server, http));
 

@@ -45,7 +45,7 @@ fn a_good_client_connects_while_a_thousand_slowloris_connections_are_open() {
         server.set_max_pending_handshakes(64);
         server.set_handshake_timeout(Duration::from_secs(60));
         server.listen("127.0.0.1:0").unwrap();
-        let port = server.local_addr().unwrap().port();
+        let port = server.local_address().unwrap().port();
         // A TLS record header announcing a 512-byte ClientHello, and nothing more. A connect
         // that times out means the backlog is full: the server stopped taking clients.
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));

@@ -72,7 +72,7 @@ fn a_silent_client_is_dropped_after_the_timeout_while_a_hundred_others_are_serve
             server.set_ssl_configuration(server_id.server_config());
             server.set_handshake_timeout(Duration::from_secs(3));
             server.bind("127.0.0.1:0").await.unwrap();
-            let port = server.local_addr().unwrap().port();
+            let port = server.local_address().unwrap().port();
             let started = Instant::now();
             let _silent = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
             let clients: Vec<_> = (0..100)
@@ -130,7 +130,7 @@ fn tokio_io_copy_relays_64_mib_exactly() {
             let mut sink = AsyncSslServer::with_backend_handle(backend.clone());
             sink.set_ssl_configuration(id.server_config());
             sink.bind("127.0.0.1:0").await.unwrap();
-            let sink_port = sink.local_addr().unwrap().port();
+            let sink_port = sink.local_address().unwrap().port();
             let sink_task = tokio::spawn(async move {
                 let mut socket = sink.accept().await.unwrap();
                 let mut hasher = Sha256::new();
@@ -149,7 +149,7 @@ fn tokio_io_copy_relays_64_mib_exactly() {
             let mut relay = AsyncSslServer::with_backend_handle(backend.clone());
             relay.set_ssl_configuration(id.server_config());
             relay.bind("127.0.0.1:0").await.unwrap();
-            let relay_port = relay.local_addr().unwrap().port();
+            let relay_port = relay.local_address().unwrap().port();
             let (backend2, ca2) = (backend.clone(), ca.certificate.clone());
             let relay_task = tokio::spawn(async move {
                 let mut inbound = relay.accept().await.unwrap();

@@ -105,7 +105,7 @@ where
             let mut server = AsyncSslServer::with_backend_handle(backend.clone());
             server.set_ssl_configuration(id.server_config());
             server.bind("127.0.0.1:0").await.unwrap();
-            let port = server.local_addr().unwrap().port();
+            let port = server.local_address().unwrap().port();
             let task = tokio::spawn(async move {
                 let socket = server.accept().await.unwrap();
                 body(Box::new(socket)).await

@@ -123,6 +123,12 @@ impl SslBackend for NativeBackend {
         platform::version_number().unwrap_or_else(|| version_number(NATIVE_TLS_VERSION))
     }
 
+    /// `OPENSSL_VERSION_NUMBER` of the headers built against where native-tls wraps
+    /// OpenSSL; the run-time number elsewhere (the platform library is not built against).
+    fn library_build_version_number(&self) -> u64 {
+        platform::build_number().unwrap_or_else(|| self.library_version_number())
+    }
+
     /// Every value some role accepts: TLS 1.0 to 1.2, and TLS 1.3 where clients have it.
     /// A server refuses `TlsV1_3` and `TlsV1_3OrLater` (see [`NativeBackend`]).
     fn supported_protocols(&self) -> Vec<SslProtocol> {
@@ -421,6 +427,10 @@ mod platform {
         openssl::version::version().to_owned()
     }
 
+    pub(super) fn build_number() -> Option<u64> {
+        u64::from_str_radix(BUILD_NUMBER, 16).ok()
+    }
+
     pub(super) fn build_version() -> String {
         match u64::from_str_radix(BUILD_NUMBER, 16) {
             Ok(number) => format!("built against OpenSSL {}", openssl_version_text(number)),
@@ -486,6 +496,10 @@ mod platform {
         "Security.framework".to_owned()
     }
 
+    pub(super) fn build_number() -> Option<u64> {
+        None
+    }
+
     pub(super) fn build_version() -> String {
         run_time_version()
     }
@@ -512,6 +526,10 @@ mod platform {
 mod platform {
     pub(super) fn run_time_version() -> String {
         "SChannel".to_owned()
+    }
+
+    pub(super) fn build_number() -> Option<u64> {
+        None
     }
 
     pub(super) fn build_version() -> String {

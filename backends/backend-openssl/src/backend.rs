@@ -96,6 +96,11 @@ impl SslBackend for OpensslBackend {
         u64::try_from(openssl::version::number()).unwrap_or(0)
     }
 
+    /// `OPENSSL_VERSION_NUMBER` of the headers built against (0 when the build did not say).
+    fn library_build_version_number(&self) -> u64 {
+        env!("BACKEND_OPENSSL_BUILD_NUMBER").parse().unwrap_or(0)
+    }
+
     fn supported_protocols(&self) -> Vec<SslProtocol> {
         SslProtocol::ALL.into_iter().filter(|p| p.version_range().is_some()).collect()
     }

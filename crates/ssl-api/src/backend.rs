@@ -198,6 +198,13 @@ pub trait SslBackend: Send + Sync + fmt::Debug {
     /// A number that grows with the engine's version (OpenSSL's own number where it applies).
     fn library_version_number(&self) -> u64;
 
+    /// [`SslBackend::library_version_number`] of the version built against
+    /// (`sslLibraryBuildVersionNumber`); by default the run-time one, right for engines
+    /// compiled in (rustls).
+    fn library_build_version_number(&self) -> u64 {
+        self.library_version_number()
+    }
+
     /// The protocol values this backend accepts as configuration for at least one role.
     /// What a role can use is [`SslBackend::supported_protocols_for`]: the answer callers
     /// (the CLI's `backends`, the conformance suite) rely on.

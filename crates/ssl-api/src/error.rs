@@ -436,6 +436,67 @@ pub enum Error {
     /// but the application can move the socket on.
     #[error("operation not permitted")]
     Usage(#[from] UsageError),
+    /// A socket option, a descriptor to adopt or a bind the socket cannot take
+    /// ([`SocketSetupError::kind`] gives the socket error code).
+    #[error("socket setup refused")]
+    Socket(#[from] SocketSetupError),
+}
+
+/// Why a socket option, a descriptor or a bind was refused ([`Error::Socket`]): the value, not
+/// the operating system (whose refusals are [`Error::Io`], e.g. `AddressInUseError`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SocketSetupError {
+    /// The value is outside what the option takes (`OperationError`).
+    #[error("{option} does not take the value {value} (it takes {allowed})")]
+    InvalidOptionValue {
+        /// The option (its Qt name).
+        option: &'static str,
+        /// The value given.
+        value: u64,
+        /// What the option takes.
+        allowed: &'static str,
+    },
+    /// This platform, or this kind of socket, has no such option
+    /// (`UnsupportedSocketOperationError`).
+    #[error("{option} is not supported {why}")]
+    UnsupportedOption {
+        /// The option (its Qt name).
+        option: &'static str,
+        /// Where it is not supported.
+        why: &'static str,
+    },
+    /// The descriptor to adopt is not a TCP socket over IPv4 or IPv6
+    /// (`UnsupportedSocketOperationError`).
+    #[error("the descriptor is not a TCP socket ({0})")]
+    NotATcpSocket(String),
+    /// The descriptor is not in the state it was adopted in: not connected for
+    /// `ConnectedState`, not bound (or already connected) for `BoundState` (`OperationError`).
+    #[error("the descriptor is not {0}")]
+    DescriptorState(&'static str),
+    /// A descriptor can be adopted only in `ConnectedState` or `BoundState`
+    /// (`OperationError`).
+    #[error("a descriptor cannot be adopted in {0:?}")]
+    AdoptedState(crate::SocketState),
+    /// `bind` on a socket that is not unconnected (`OperationError`).
+    #[error("bind needs an unconnected socket")]
+    BindNotUnconnected,
+}
+
+impl SocketSetupError {
+    /// The socket error code.
+    #[must_use]
+    pub fn kind(&self) -> SocketErrorKind {
+        match self {
+            SocketSetupError::UnsupportedOption { .. } | SocketSetupError::NotATcpSocket(_) => {
+                SocketErrorKind::UnsupportedSocketOperationError
+            }
+            SocketSetupError::InvalidOptionValue { .. }
+            | SocketSetupError::DescriptorState(_)
+            | SocketSetupError::AdoptedState(_)
+            | SocketSetupError::BindNotUnconnected => SocketErrorKind::OperationError,
+        }
+    }
 }
 
 /// Why a call is not valid now ([`Error::Usage`], `OperationError`): match on it, never on
@@ -498,6 +559,7 @@ impl Error {
             }
             Error::Tls(_) => SocketErrorKind::SslInternalError,
             Error::Usage(_) => SocketErrorKind::OperationError,
+            Error::Socket(setup) => setup.kind(),
         }
     }
 
@@ -530,6 +592,8 @@ impl Error {
                 io::ErrorKind::InvalidData
             }
             Error::Usage(usage) => usage.io_kind(),
+            Error::Socket(SocketSetupError::UnsupportedOption { .. }) => io::ErrorKind::Unsupported,
+            Error::Socket(_) => io::ErrorKind::InvalidInput,
         }
     }
 }

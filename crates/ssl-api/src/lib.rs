@@ -56,7 +56,7 @@ pub use certificate_text::CertificateExtension;
 pub use cipher::SslCipher;
 pub use config::SslConfiguration;
 pub use error::{
-    CertificateError, ConfigError, Error, SocketErrorKind, SslError, SslErrorKind, TlsError,
+    CertificateError, ConfigError, Error, SocketErrorKind, SocketSetupError, SslError, SslErrorKind, TlsError,
     TlsErrorKind, UsageError,
 };
 pub use key::{EcCurve, KeyAlgorithm, KeyFormat, KeyType, SslKey};

@@ -335,7 +335,7 @@ impl EchoServer {
         server.set_ssl_configuration(config);
         server.set_handshake_timeout(TIMEOUT);
         server.listen("127.0.0.1:0")?;
-        let port = server.local_addr().map_or(0, |a| a.port());
+        let port = server.local_address().map_or(0, |a| a.port());
         let failures = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (failures2, stop2) = (Arc::clone(&failures), Arc::clone(&stop));

@@ -97,7 +97,7 @@ fn serve_tls(
     if let Err(err) = server.listen(addr) {
         return Ok(refuse(Some(backend.name()), &err, behaviour.json));
     }
-    announce(server.local_addr());
+    announce(server.local_address());
     let live = Live::new(behaviour.max_connections);
     loop {
         let outcome = match server.accept_next(None) {

@@ -165,7 +165,7 @@ fn assert_bounded_received(report: &Value, sent: &[u8]) {
 fn connect_keeps_a_bounded_prefix_of_what_a_server_sends_and_hashes_all_of_it() {
     let id = Identity::new();
     let mut server = id.server();
-    let port = server.local_addr().unwrap().port();
+    let port = server.local_address().unwrap().port();
     let sent = Arc::new(pattern(PUSHED));
     let to_send = Arc::clone(&sent);
     let sender = std::thread::spawn(move || {
@@ -291,7 +291,7 @@ fn an_echo_server_that_is_never_read_pushes_back_and_reports_its_write_timeout()
 fn connect_reports_a_write_the_server_never_reads_as_a_timeout() {
     let id = Identity::new();
     let mut server = id.server();
-    let port = server.local_addr().unwrap().port();
+    let port = server.local_address().unwrap().port();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
         let Accepted::Encrypted(socket) = server.accept_next(None).unwrap() else {

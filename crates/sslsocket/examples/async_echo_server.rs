@@ -40,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     server.set_handshake_timeout(Duration::from_secs(10));
     server.bind(addr.as_str()).await?;
-    println!("listening on {}", server.local_addr().ok_or("not bound")?);
+    println!("listening on {}", server.local_address().ok_or("not bound")?);
     loop {
         match server.accept_next().await? {
             AsyncAccepted::Encrypted(socket) => {

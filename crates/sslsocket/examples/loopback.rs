@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..SslConfiguration::default()
         });
         server.listen("127.0.0.1:0")?;
-        let port = server.local_addr().ok_or("not listening")?.port();
+        let port = server.local_address().ok_or("not listening")?.port();
         let serving = std::thread::spawn(move || -> std::io::Result<()> {
             for _ in 0..2 {
                 // The second client rejects us: its handshake ends as a failure here.

@@ -50,6 +50,10 @@ macro_rules! forward_connection_api {
                     &mut self,
                     chain: Vec<ssl_api::SslCertificate>
                 ) -> Result<(), ssl_api::ConfigError>;
+                fn set_local_certificate(
+                    &mut self,
+                    certificate: ssl_api::SslCertificate
+                ) -> Result<(), ssl_api::ConfigError>;
                 fn set_private_key(
                     &mut self,
                     key: ssl_api::SslKey
@@ -63,6 +67,44 @@ macro_rules! forward_connection_api {
                 fn set_read_buffer_size(&mut self, size: usize);
                 fn set_handshake_timeout(&mut self, timeout: Option<std::time::Duration>);
                 fn set_disconnect_timeout(&mut self, timeout: Option<std::time::Duration>);
+            }
+
+            /// Whether TLS is usable in this process: some compiled-in backend is usable, and
+            /// the active one is (`supportsSsl`).
+            #[must_use]
+            pub fn supports_ssl() -> bool {
+                $crate::active_backend().is_ok()
+            }
+
+            /// The active backend's engine version as it reports itself at run time
+            /// (`sslLibraryVersionString`); empty when no backend is usable. Per backend:
+            /// [`SslBackend::library_version_string`](ssl_api::SslBackend::library_version_string).
+            #[must_use]
+            pub fn ssl_library_version_string() -> String {
+                $crate::active_backend().map(|b| b.library_version_string()).unwrap_or_default()
+            }
+
+            /// The active backend's run-time version number (`sslLibraryVersionNumber`); 0
+            /// when no backend is usable.
+            #[must_use]
+            pub fn ssl_library_version_number() -> u64 {
+                $crate::active_backend().map(|b| b.library_version_number()).unwrap_or(0)
+            }
+
+            /// The engine version the active backend was built against
+            /// (`sslLibraryBuildVersionString`); empty when no backend is usable.
+            #[must_use]
+            pub fn ssl_library_build_version_string() -> String {
+                $crate::active_backend()
+                    .map(|b| b.library_build_version_string())
+                    .unwrap_or_default()
+            }
+
+            /// The version number the active backend was built against
+            /// (`sslLibraryBuildVersionNumber`); 0 when no backend is usable.
+            #[must_use]
+            pub fn ssl_library_build_version_number() -> u64 {
+                $crate::active_backend().map(|b| b.library_build_version_number()).unwrap_or(0)
             }
 
             /// The sans-IO connection behind this socket (its getters are also reachable on

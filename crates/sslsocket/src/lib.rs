@@ -87,6 +87,7 @@ pub mod accept;
 pub mod blocking;
 pub mod conn;
 mod forward;
+mod net;
 pub mod registry;
 mod server_settings;
 #[cfg(feature = "testing")]
@@ -98,6 +99,7 @@ mod verify;
 
 pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket, MAX_PENDING_PER_PEER};
 pub use conn::{Connection, Control, Event};
+pub use net::{BindMode, NetworkLayerProtocol, SocketOption, SocketOptions};
 pub use registry::{
     active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo,
 };
@@ -110,7 +112,7 @@ pub use ssl_api::{
     AlternativeName, CertificateError, CertificateExtension, ConfigError, DigestAlgorithm, EcCurve,
     EncodingFormat, Error, Feature, FeatureSet, KeyAlgorithm, KeyFormat, KeyLogHandler, KeyType,
     PatternSyntax, PauseMode, PeerVerifyMode, PskAuthenticator, PskHandler, Purpose, Role,
-    SocketErrorKind, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
+    SocketErrorKind, SocketSetupError, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
     SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
     UsageError, VerifyRequest,
 };

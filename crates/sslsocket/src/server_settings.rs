@@ -17,6 +17,7 @@ pub(crate) struct ServerSettings<S> {
     pub(crate) handshake_timeout: Duration,
     pub(crate) max_pending: usize,
     pub(crate) setup: Option<Setup<S>>,
+    pub(crate) options: crate::SocketOptions,
 }
 
 impl<S> ServerSettings<S> {
@@ -28,6 +29,7 @@ impl<S> ServerSettings<S> {
             handshake_timeout: Duration::from_secs(10),
             max_pending,
             setup: None,
+            options: crate::SocketOptions::default(),
         }
     }
 }
@@ -40,6 +42,7 @@ impl<S> Clone for ServerSettings<S> {
             handshake_timeout: self.handshake_timeout,
             max_pending: self.max_pending,
             setup: self.setup.clone(),
+            options: self.options.clone(),
         }
     }
 }
@@ -97,6 +100,21 @@ macro_rules! server_settings_api {
         )]
         pub fn set_socket_setup(&mut self, setup: impl Fn(&mut $socket) + Send + Sync + 'static) {
             self.settings.setup = Some(std::sync::Arc::new(setup));
+        }
+
+        #[doc = concat!(
+            "The socket options applied to every accepted socket before its handshake ",
+            "(LowDelay on unless set to 0, as on every socket). Takes effect at the next `",
+            $start, "`."
+        )]
+        pub fn set_socket_options(&mut self, options: $crate::SocketOptions) {
+            self.settings.options = options;
+        }
+
+        /// The socket options applied to every accepted socket.
+        #[must_use]
+        pub fn socket_options(&self) -> &$crate::SocketOptions {
+            &self.settings.options
         }
     };
 }

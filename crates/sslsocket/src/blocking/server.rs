@@ -142,10 +142,18 @@ impl SslServer {
         Ok(())
     }
 
-    /// The address the server listens on.
+    /// The address the server listens on (`serverAddress` / `serverPort`; named as the
+    /// sockets' `local_address`).
+    #[must_use]
+    pub fn local_address(&self) -> Option<SocketAddr> {
+        self.running.as_ref().map(|r| r.local_addr)
+    }
+
+    /// The old name of [`Self::local_address`].
+    #[deprecated(since = "0.1.0", note = "use local_address, named as the sockets' is")]
     #[must_use]
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.running.as_ref().map(|r| r.local_addr)
+        self.local_address()
     }
 
     /// Stops listening and ends the acceptor thread (it returns before this does): the
@@ -353,12 +361,12 @@ impl Acceptor {
             let token = *next_token;
             *next_token = next_token.wrapping_add(1).max(FIRST_HANDSHAKE);
             let registry = self.poll.registry();
-            let adopted =
-                socket.set_socket_descriptor(std::net::TcpStream::from(stream)).and_then(|()| {
-                    match socket.transport_mut() {
-                        Some(t) => t.register(registry, Token(token)).map_err(Error::io),
-                        None => Ok(()),
-                    }
+            let adopted = socket
+                .set_socket_options(&settings.options)
+                .and_then(|()| socket.set_socket_descriptor(std::net::TcpStream::from(stream)))
+                .and_then(|()| match socket.transport_mut() {
+                    Some(t) => t.register(registry, Token(token)).map_err(Error::io),
+                    None => Ok(()),
                 });
             if let Err(error) = adopted {
                 let _ = self.results.send(Accepted::Failed(HandshakeFailure {
@@ -389,7 +397,7 @@ impl std::fmt::Debug for SslServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SslServer")
             .field("backend", &self.settings.backend.name())
-            .field("local_addr", &self.local_addr())
+            .field("local_address", &self.local_address())
             .field("max_pending", &self.settings.max_pending)
             .field("handshake_timeout", &self.settings.handshake_timeout)
             .finish_non_exhaustive()

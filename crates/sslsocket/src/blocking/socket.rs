@@ -6,11 +6,13 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use socket2::SockRef;
 use ssl_api::{Error, Role, SocketState, SslBackend, SslConfiguration, UsageError};
 
 use super::transport::Transport;
 use crate::conn::{Action, Connection, Control, Event, Wait};
 use crate::forward::forward_connection_api;
+use crate::net::{socket_net_api, Net};
 use crate::registry;
 
 /// What the application's event handler receives: the event and a [`Control`] of the
@@ -53,9 +55,11 @@ pub struct SslSocket {
     handler: Option<EventHandler>,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    net: Net,
 }
 
 forward_connection_api!(SslSocket);
+socket_net_api!(SslSocket);
 
 impl SslSocket {
     /// A socket on the process's active backend (see [`crate::active_backend`]), with the
@@ -94,6 +98,7 @@ impl SslSocket {
             handler: None,
             read_timeout: None,
             write_timeout: None,
+            net: Net::default(),
         }
     }
 
@@ -116,10 +121,25 @@ impl SslSocket {
     }
 
     /// Records a plain TCP connection to `host:port`, made when the socket is next driven.
+    /// An IP literal is connected to without a lookup: the socket is in ConnectingState when
+    /// this returns (HostLookupState and `HostFound` pass at once, as in Qt).
     pub fn connect_to_host(&mut self, host: &str, port: u16) {
         self.reset_transport();
         self.target = Some((host.to_owned(), port));
         self.conn.connect_to_host(host);
+        self.skip_lookup_of_literal();
+    }
+
+    /// Records a plain TCP connection to `address` (`connectToHost(QHostAddress, port)`):
+    /// no lookup, ConnectingState when this returns.
+    pub fn connect_to_address(&mut self, address: SocketAddr) {
+        self.connect_to_host(&address.ip().to_string(), address.port());
+    }
+
+    /// Records a TLS client connection to `address`, verifying the server as the peer verify
+    /// name if one is set, else as the IP address (its certificate needs that IP address).
+    pub fn connect_to_address_encrypted(&mut self, address: SocketAddr) {
+        self.connect_to_host_encrypted(&address.ip().to_string(), address.port());
     }
 
     /// Records a TLS client connection to `host:port`: the handshake starts as soon as TCP is
@@ -133,7 +153,24 @@ impl SslSocket {
             Err(err) => {
                 self.conn.connect_to_host(host);
                 self.conn.handle_error(err);
+                return;
             }
+        }
+        self.skip_lookup_of_literal();
+    }
+
+    /// An IP literal target needs no lookup: its one address goes straight to the connect.
+    fn skip_lookup_of_literal(&mut self) {
+        let Some((host, port)) = &self.target else { return };
+        if let Some(ip) = crate::net::literal(host) {
+            self.addresses = self.net.candidates([SocketAddr::new(ip, *port)]).into();
+            if self.addresses.is_empty() {
+                let host = host.clone();
+                self.conn.handle_error(Error::HostNotFound { host });
+            } else {
+                self.conn.handle_host_found();
+            }
+            self.dispatch();
         }
     }
 
@@ -148,15 +185,64 @@ impl SslSocket {
         self.connect_to_host_encrypted(host, port);
     }
 
-    /// Adopts a connected TCP stream (`setSocketDescriptor`), e.g. one a server accepted.
+    /// Adopts a connected TCP stream (`setSocketDescriptor`), e.g. one a server accepted;
+    /// the socket options set are applied to it.
     ///
     /// # Errors
-    /// When the stream cannot be made non-blocking or registered.
+    /// When the stream cannot be made non-blocking, or an option cannot be applied.
     pub fn set_socket_descriptor(&mut self, stream: TcpStream) -> Result<(), Error> {
+        self.set_socket_descriptor_with_state(stream, SocketState::ConnectedState)
+    }
+
+    /// Adopts a TCP socket in `state` (`setSocketDescriptor(descriptor, state)`): a
+    /// [`TcpStream`], an `OwnedFd` (`OwnedSocket` on Windows) or a `socket2::Socket`.
+    /// `ConnectedState`: a connected socket, unencrypted (then `start_*_encryption`);
+    /// `BoundState`: a bound, unconnected socket the next `connect_to_host*` goes out from.
+    ///
+    /// # Errors
+    /// `Socket(NotATcpSocket)` for a descriptor that is not a TCP socket over IPv4 or IPv6,
+    /// `Socket(DescriptorState)` when it is not in `state`, `Socket(AdoptedState)` for any
+    /// other state; nothing changes then (the descriptor is closed).
+    pub fn set_socket_descriptor_with_state(
+        &mut self,
+        socket: impl Into<socket2::Socket>,
+        state: SocketState,
+    ) -> Result<(), Error> {
+        let socket = socket.into();
+        crate::net::check_adopted(&socket, state)?;
+        self.net.options.apply(SockRef::from(&socket))?;
         self.reset_transport();
-        self.transport = Some(Transport::adopt(stream).map_err(Error::io)?);
-        self.conn.handle_adopted();
+        self.net.unbind();
+        if state == SocketState::BoundState {
+            self.net.adopt_bound(socket)?;
+            self.conn.handle_bound();
+        } else {
+            self.transport = Some(Transport::adopt(socket.into()).map_err(Error::io)?);
+            self.conn.handle_adopted();
+        }
+        self.dispatch();
         Ok(())
+    }
+
+    /// The TCP socket, once it exists (connecting, connected, closing).
+    fn live_socket(&self) -> Option<SockRef<'_>> {
+        self.transport.as_ref().map(|t| SockRef::from(&t.stream))
+    }
+
+    #[cfg(unix)]
+    fn stream_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.transport.as_ref().map(|t| t.stream.as_fd())
+    }
+
+    #[cfg(windows)]
+    fn stream_fd(&self) -> Option<std::os::windows::io::BorrowedSocket<'_>> {
+        use std::os::windows::io::AsSocket;
+        self.transport.as_ref().map(|t| t.stream.as_socket())
+    }
+
+    fn after_net_change(&mut self) {
+        self.dispatch();
     }
 
     /// Starts the client handshake on a connected unencrypted socket (STARTTLS); no effect
@@ -197,29 +283,18 @@ impl SslSocket {
     }
 
     /// Drops the connection at once, discarding what was not sent yet (dropping the socket
-    /// does the same, as Qt's destructor aborts).
+    /// does the same, as Qt's destructor aborts); a binding is released.
     pub fn abort(&mut self) {
         self.conn.abort();
         self.step();
         self.reset_transport();
+        self.net.unbind();
     }
 
     /// `aboutToClose`, then a graceful close, discarding unread data.
     pub fn close(&mut self) {
         self.conn.close();
         self.step();
-    }
-
-    /// The local address of the TCP connection.
-    #[must_use]
-    pub fn local_address(&self) -> Option<SocketAddr> {
-        self.transport.as_ref().and_then(|t| t.stream.local_addr().ok())
-    }
-
-    /// The peer's address.
-    #[must_use]
-    pub fn peer_address(&self) -> Option<SocketAddr> {
-        self.transport.as_ref().and_then(|t| t.stream.peer_addr().ok())
     }
 
     /// Waits until TCP is connected (`waitForConnected`). Succeeds once the connection was
@@ -407,7 +482,7 @@ impl SslSocket {
         };
         match (host.as_str(), port).to_socket_addrs() {
             Ok(addrs) => {
-                self.addresses = addrs.collect();
+                self.addresses = self.net.candidates(addrs).into();
                 if self.addresses.is_empty() {
                     self.conn.handle_error(Error::HostNotFound { host });
                 } else {
@@ -424,8 +499,8 @@ impl SslSocket {
         let Some(t) = &self.transport else { return self.next_address() };
         match t.connect_finished() {
             Ok(true) => {
-                // Small writes (handshake flights, interactive protocols) go out at once.
-                let _ = t.stream.set_nodelay(true);
+                // The options (LowDelay on by default) were set when the socket was made.
+                self.net.unbind();
                 self.conn.handle_connected(Instant::now());
                 true
             }
@@ -441,7 +516,16 @@ impl SslSocket {
     /// Starts a connect to the next resolved address, or fails with the last error.
     fn next_address(&mut self) -> bool {
         while let Some(addr) = self.addresses.pop_front() {
-            match Transport::connect(addr) {
+            let socket = match self.net.socket_for(addr) {
+                Ok(socket) => socket,
+                Err(err) => {
+                    // Options or the binding refused: no other address does better.
+                    self.net.unbind();
+                    self.conn.handle_error(err);
+                    return true;
+                }
+            };
+            match Transport::connect(socket, addr) {
                 Ok(t) => {
                     self.transport = Some(t);
                     return true;
@@ -452,6 +536,7 @@ impl SslSocket {
         let err = self.last_connect_error.take().unwrap_or_else(|| {
             io::Error::new(io::ErrorKind::NotConnected, "no address to connect to")
         });
+        self.net.unbind();
         self.conn.handle_error(Error::io(err));
         true
     }

@@ -51,17 +51,15 @@ impl Transport {
         })
     }
 
-    /// Starts a non-blocking connect to `addr`.
-    pub(crate) fn connect(addr: SocketAddr) -> io::Result<Transport> {
-        Transport::new(TcpStream::connect(addr)?)
+    /// Starts a non-blocking connect of `socket` (made by `Net::socket_for`) to `addr`.
+    pub(crate) fn connect(socket: socket2::Socket, addr: SocketAddr) -> io::Result<Transport> {
+        crate::net::Net::start_connect(&socket, addr)?;
+        Transport::new(TcpStream::from_std(socket.into()))
     }
 
-    /// Adopts a connected std stream.
+    /// Adopts a connected std stream (non-blocking, its options applied by the caller).
     pub(crate) fn adopt(stream: std::net::TcpStream) -> io::Result<Transport> {
         stream.set_nonblocking(true)?;
-        // Handshake flights and small answers go out at once (Nagle would hold a server's
-        // reply behind its unacknowledged session tickets), as on connected client streams.
-        stream.set_nodelay(true)?;
         Transport::new(TcpStream::from_std(stream))
     }
 

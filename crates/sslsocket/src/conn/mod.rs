@@ -446,6 +446,13 @@ impl Connection {
         self.set_mode(SslMode::SslClientMode);
     }
 
+    /// The driver bound the socket the next connect uses (`bind`): BoundState.
+    pub fn handle_bound(&mut self) {
+        if matches!(self.state, SocketState::UnconnectedState | SocketState::BoundState) {
+            self.set_state(SocketState::BoundState);
+        }
+    }
+
     /// The host name was resolved: ConnectingState.
     pub fn handle_host_found(&mut self) {
         self.dry = false;

@@ -192,6 +192,51 @@ impl Connection {
         Ok(())
     }
 
+    /// Sets the local certificate alone, with no chain (`setLocalCertificate`); as
+    /// [`Connection::set_local_certificate_chain`] with one certificate.
+    ///
+    /// # Errors
+    /// As [`Connection::set_local_certificate_chain`].
+    pub fn set_local_certificate(&mut self, certificate: SslCertificate) -> Result<(), ConfigError> {
+        self.set_local_certificate_chain(vec![certificate])
+    }
+
+    /// The protocol range the next handshake offers (`protocol()`).
+    #[must_use]
+    pub fn protocol(&self) -> SslProtocol {
+        self.ssl_configuration().protocol
+    }
+
+    /// How the peer is verified at the next handshake (`peerVerifyMode()`).
+    #[must_use]
+    pub fn peer_verify_mode(&self) -> PeerVerifyMode {
+        self.ssl_configuration().peer_verify_mode
+    }
+
+    /// The maximum verified path length (`peerVerifyDepth()`; 0 = no limit).
+    #[must_use]
+    pub fn peer_verify_depth(&self) -> u32 {
+        self.ssl_configuration().peer_verify_depth
+    }
+
+    /// The local certificate (`localCertificate()`): the first of the chain.
+    #[must_use]
+    pub fn local_certificate(&self) -> Option<&SslCertificate> {
+        self.ssl_configuration().local_certificate()
+    }
+
+    /// The local certificate and its chain (`localCertificateChain()`).
+    #[must_use]
+    pub fn local_certificate_chain(&self) -> &[SslCertificate] {
+        &self.ssl_configuration().local_certificate_chain
+    }
+
+    /// The private key of the local certificate (`privateKey()`).
+    #[must_use]
+    pub fn private_key(&self) -> Option<&SslKey> {
+        self.ssl_configuration().private_key.as_ref()
+    }
+
     /// Sets the private key of the local certificate.
     ///
     /// # Errors

@@ -73,10 +73,18 @@ impl AsyncSslServer {
         Ok(())
     }
 
-    /// The address the server listens on.
+    /// The address the server listens on (`serverAddress` / `serverPort`; named as the
+    /// sockets' `local_address`).
+    #[must_use]
+    pub fn local_address(&self) -> Option<SocketAddr> {
+        self.running.as_ref().map(|r| r.local_addr)
+    }
+
+    /// The old name of [`Self::local_address`].
+    #[deprecated(since = "0.1.0", note = "use local_address, named as the sockets' is")]
     #[must_use]
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.running.as_ref().map(|r| r.local_addr)
+        self.local_address()
     }
 
     /// Stops listening; handshakes in progress finish and their results are dropped.
@@ -124,7 +132,7 @@ impl std::fmt::Debug for AsyncSslServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncSslServer")
             .field("backend", &self.settings.backend.name())
-            .field("local_addr", &self.local_addr())
+            .field("local_address", &self.local_address())
             .field("handshake_timeout", &self.settings.handshake_timeout)
             .field("max_pending", &self.settings.max_pending)
             .finish_non_exhaustive()
@@ -165,7 +173,15 @@ async fn accept_loop(
             let mut socket =
                 Box::new(AsyncSslSocket::with_backend_handle(handshakes.backend.clone()));
             socket.connection_mut().set_shared_ssl_configuration(handshakes.config.clone());
-            socket.set_socket_descriptor(stream);
+            let adopted = match socket.set_socket_options(&handshakes.options) {
+                Ok(()) => socket.set_socket_descriptor(stream),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = adopted {
+                let failure = HandshakeFailure { peer, error, ssl_errors: Vec::new() };
+                let _ = results.send((AsyncAccepted::Failed(failure), permit)).await;
+                return;
+            }
             if let Some(setup) = &handshakes.setup {
                 setup(&mut socket);
             }

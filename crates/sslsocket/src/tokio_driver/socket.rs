@@ -1,5 +1,6 @@
 //! `AsyncSslSocket`: the tokio driver, a short poll loop over `Connection`.
 
+use socket2::SockRef;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
@@ -69,9 +70,46 @@ pub struct AsyncSslSocket {
     /// The host lookup or TCP connect in progress, kept across cancelled awaits.
     dial: Option<Dial>,
     waiters: Waiters,
+    net: crate::net::Net,
 }
 
 type Boxed<T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send>>;
+
+/// A connect to `addr` from a socket [`Net::socket_for`](crate::net::Net::socket_for) made:
+/// options applied, bound if asked. A refused option or binding fails the attempt with that
+/// error inside an `io::Error` ([`setup_error`] takes it out).
+fn connect_attempt(net: &mut crate::net::Net, addr: std::net::SocketAddr) -> Boxed<TcpStream> {
+    match net.socket_for(addr) {
+        Ok(socket) => {
+            let socket = tokio::net::TcpSocket::from_std_stream(socket.into());
+            Box::pin(socket.connect(addr))
+        }
+        Err(err) => Box::pin(std::future::ready(Err(io::Error::other(SetupFailed(err))))),
+    }
+}
+
+/// A socket the connect could not set up (not the connect's own failure).
+#[derive(Debug)]
+struct SetupFailed(Error);
+
+impl std::fmt::Display for SetupFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SetupFailed {}
+
+fn is_setup(err: &io::Error) -> bool {
+    err.get_ref().is_some_and(|e| e.is::<SetupFailed>())
+}
+
+fn setup_error(err: io::Error) -> Error {
+    match err.get_ref().and_then(|e| e.downcast_ref::<SetupFailed>()) {
+        Some(SetupFailed(setup)) => setup.clone(),
+        None => Error::io(err),
+    }
+}
 
 /// The host lookup or TCP connect in progress.
 enum Dial {
@@ -84,6 +122,7 @@ enum Dial {
 }
 
 forward_connection_api!(AsyncSslSocket);
+crate::net::socket_net_api!(AsyncSslSocket);
 
 /// Where a drive stopped.
 enum Step {
@@ -127,6 +166,7 @@ impl AsyncSslSocket {
             target: None,
             dial: None,
             waiters: Waiters::new(),
+            net: crate::net::Net::default(),
         }
     }
 
@@ -137,16 +177,75 @@ impl AsyncSslSocket {
     /// None today; kept for symmetry with the blocking `set_socket_descriptor`.
     pub fn from_tcp_stream(stream: TcpStream) -> Result<AsyncSslSocket, Error> {
         let mut socket = AsyncSslSocket::new();
-        socket.set_socket_descriptor(stream);
+        socket.set_socket_descriptor(stream)?;
         Ok(socket)
     }
 
-    /// Adopts a connected tokio stream (`setSocketDescriptor`): ConnectedState, unencrypted.
-    pub fn set_socket_descriptor(&mut self, stream: TcpStream) {
-        let _ = stream.set_nodelay(true);
+    /// Adopts a connected tokio stream (`setSocketDescriptor`): ConnectedState, unencrypted;
+    /// the socket options set are applied to it.
+    ///
+    /// # Errors
+    /// An option the stream refuses (nothing changes then).
+    pub fn set_socket_descriptor(&mut self, stream: TcpStream) -> Result<(), Error> {
+        self.net.options.apply(SockRef::from(&stream))?;
+        self.reset();
+        self.net.unbind();
         self.stream = Some(stream);
-        self.shutdown_started = false;
         self.conn.handle_adopted();
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Adopts a TCP socket in `state` (`setSocketDescriptor(descriptor, state)`): a std
+    /// `TcpStream`, an `OwnedFd` (`OwnedSocket` on Windows) or a `socket2::Socket`.
+    /// `ConnectedState`: a connected socket, unencrypted; `BoundState`: a bound, unconnected
+    /// socket the next `connect_to_host*` goes out from. Call it inside a tokio runtime.
+    ///
+    /// # Errors
+    /// `Socket(NotATcpSocket)` for a descriptor that is not a TCP socket over IPv4 or IPv6,
+    /// `Socket(DescriptorState)` when it is not in `state`, `Socket(AdoptedState)` for any
+    /// other state; an `Io` error outside a tokio runtime. Nothing changes then (the
+    /// descriptor is closed).
+    pub fn set_socket_descriptor_with_state(
+        &mut self,
+        socket: impl Into<socket2::Socket>,
+        state: SocketState,
+    ) -> Result<(), Error> {
+        let socket = socket.into();
+        crate::net::check_adopted(&socket, state)?;
+        if state == SocketState::BoundState {
+            self.net.options.apply(SockRef::from(&socket))?;
+            self.reset();
+            self.net.adopt_bound(socket)?;
+            self.conn.handle_bound();
+            self.dispatch();
+            return Ok(());
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::io(io::Error::other("adopting a socket needs a tokio runtime")));
+        }
+        let stream = TcpStream::from_std(socket.into()).map_err(Error::io)?;
+        self.set_socket_descriptor(stream)
+    }
+
+    /// The TCP socket, once it exists (connected, closing).
+    fn live_socket(&self) -> Option<SockRef<'_>> {
+        self.stream.as_ref().map(SockRef::from)
+    }
+
+    #[cfg(unix)]
+    fn stream_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.stream.as_ref().map(|s| s.as_fd())
+    }
+
+    #[cfg(windows)]
+    fn stream_fd(&self) -> Option<std::os::windows::io::BorrowedSocket<'_>> {
+        use std::os::windows::io::AsSocket;
+        self.stream.as_ref().map(|s| s.as_socket())
+    }
+
+    fn after_net_change(&mut self) {
         self.dispatch();
     }
 
@@ -173,18 +272,6 @@ impl AsyncSslSocket {
         EventStream { rx }
     }
 
-    /// The local address of the TCP connection.
-    #[must_use]
-    pub fn local_address(&self) -> Option<std::net::SocketAddr> {
-        self.stream.as_ref().and_then(|s| s.local_addr().ok())
-    }
-
-    /// The peer's address.
-    #[must_use]
-    pub fn peer_address(&self) -> Option<std::net::SocketAddr> {
-        self.stream.as_ref().and_then(|s| s.peer_addr().ok())
-    }
-
     /// Connects TCP to `host:port`, unencrypted (STARTTLS follows with
     /// `start_client_encryption`).
     ///
@@ -194,8 +281,48 @@ impl AsyncSslSocket {
         self.reset();
         self.conn.connect_to_host(host);
         self.target = Some((host.to_owned(), port));
+        self.skip_lookup_of_literal();
         self.dispatch();
         self.drive(Wait::Connected).await
+    }
+
+    /// Connects TCP to `address` (`connectToHost(QHostAddress, port)`), with no lookup.
+    ///
+    /// # Errors
+    /// The connect error.
+    pub async fn connect_to_address(&mut self, address: std::net::SocketAddr) -> Result<(), Error> {
+        self.connect_to_host(&address.ip().to_string(), address.port()).await
+    }
+
+    /// Connects to `address` and completes the client handshake, verifying the server as the
+    /// peer verify name if one is set, else as the IP address.
+    ///
+    /// # Errors
+    /// As `connect_to_host_encrypted`.
+    pub async fn connect_to_address_encrypted(
+        &mut self,
+        address: std::net::SocketAddr,
+    ) -> Result<(), Error> {
+        self.connect_to_host_encrypted(&address.ip().to_string(), address.port()).await
+    }
+
+    /// An IP literal target needs no lookup: its one address goes straight to the connect
+    /// (HostLookupState and `HostFound` pass at once, as in Qt).
+    fn skip_lookup_of_literal(&mut self) {
+        let Some((host, port)) = &self.target else { return };
+        let Some(ip) = crate::net::literal(host) else { return };
+        let mut addrs = self.net.candidates([std::net::SocketAddr::new(ip, *port)]).into_iter();
+        match addrs.next() {
+            Some(first) => {
+                self.conn.handle_host_found();
+                let attempt = connect_attempt(&mut self.net, first);
+                self.dial = Some(Dial::Connect { attempt, rest: addrs });
+            }
+            None => {
+                let host = host.clone();
+                self.conn.handle_error(Error::HostNotFound { host });
+            }
+        }
     }
 
     /// Connects to `host:port` and completes the client handshake, verifying the server as
@@ -215,6 +342,7 @@ impl AsyncSslSocket {
             }
         }
         self.target = Some((host.to_owned(), port));
+        self.skip_lookup_of_literal();
         self.dispatch();
         self.wait_for_encrypted().await
     }
@@ -287,6 +415,21 @@ impl AsyncSslSocket {
     /// A transport error while flushing.
     pub async fn disconnect_from_host(&mut self) -> Result<(), Error> {
         self.conn.disconnect_from_host();
+        self.finish_close().await
+    }
+
+    /// `aboutToClose`, then a graceful close as [`AsyncSslSocket::disconnect_from_host`]
+    /// does, discarding unread data: what was read into the socket and what arrives until the
+    /// peer's end (`close`, as on the blocking socket).
+    ///
+    /// # Errors
+    /// As `disconnect_from_host`.
+    pub async fn close(&mut self) -> Result<(), Error> {
+        self.conn.close();
+        self.finish_close().await
+    }
+
+    async fn finish_close(&mut self) -> Result<(), Error> {
         self.shutdown_started = true;
         match self.drive(Wait::Disconnected).await {
             Err(err)
@@ -299,11 +442,13 @@ impl AsyncSslSocket {
         }
     }
 
-    /// Drops the connection at once.
+    /// Drops the connection at once; a binding is released.
     pub fn abort(&mut self) {
         self.conn.abort();
         self.dispatch();
         self.stream = None;
+        self.dial = None;
+        self.net.unbind();
     }
 
     // ---- the drive loop -----------------------------------------------------------------
@@ -491,11 +636,11 @@ impl AsyncSslSocket {
         let Some(Dial::Lookup(lookup)) = &mut self.dial else { return Poll::Pending };
         let Poll::Ready(result) = lookup.as_mut().poll(cx) else { return Poll::Pending };
         self.dial = None;
-        let mut addrs = result.unwrap_or_default().into_iter();
+        let mut addrs = self.net.candidates(result.unwrap_or_default()).into_iter();
         match addrs.next() {
             Some(first) => {
                 self.conn.handle_host_found();
-                let attempt = Box::pin(TcpStream::connect(first));
+                let attempt = connect_attempt(&mut self.net, first);
                 self.dial = Some(Dial::Connect { attempt, rest: addrs });
             }
             None => self.conn.handle_error(Error::HostNotFound { host }),
@@ -513,16 +658,18 @@ impl AsyncSslSocket {
         let Poll::Ready(result) = attempt.as_mut().poll(cx) else { return Poll::Pending };
         match result {
             Ok(stream) => {
+                // The options (LowDelay on by default) were set when the socket was made.
                 self.dial = None;
-                let _ = stream.set_nodelay(true);
+                self.net.unbind();
                 self.stream = Some(stream);
                 self.conn.handle_connected(now);
             }
             Err(err) => match rest.next() {
-                Some(next) => *attempt = Box::pin(TcpStream::connect(next)),
-                None => {
+                Some(next) if !is_setup(&err) => *attempt = connect_attempt(&mut self.net, next),
+                _ => {
                     self.dial = None;
-                    self.conn.handle_error(Error::io(err));
+                    self.net.unbind();
+                    self.conn.handle_error(setup_error(err));
                 }
             },
         }
