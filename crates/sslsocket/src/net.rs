@@ -596,3 +596,32 @@ macro_rules! socket_net_api {
 }
 
 pub(crate) use socket_net_api;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_keep_the_resolver_order_within_the_family_asked_for() {
+        let mixed: Vec<SocketAddr> =
+            ["[::1]:1", "127.0.0.1:1", "[::2]:1", "10.0.0.1:1"].map(|a| a.parse().unwrap()).into();
+        let mut net = Net::default();
+        assert_eq!(net.candidates(mixed.clone()), mixed);
+        net.protocol = NetworkLayerProtocol::IPv6Protocol;
+        assert_eq!(net.candidates(mixed.clone()), [mixed[0], mixed[2]]);
+        net.protocol = NetworkLayerProtocol::IPv4Protocol;
+        assert_eq!(net.candidates(mixed.clone()), [mixed[1], mixed[3]]);
+        // Bound to an IPv4 address: only IPv4 addresses, whatever the protocol says.
+        net.protocol = NetworkLayerProtocol::AnyIPProtocol;
+        net.bind("127.0.0.1:0".parse().unwrap(), BindMode::default()).unwrap();
+        assert_eq!(net.candidates(mixed.clone()), [mixed[1], mixed[3]]);
+    }
+
+    #[test]
+    fn literals_are_recognised_with_or_without_brackets() {
+        assert_eq!(literal("127.0.0.1"), Some(IpAddr::from([127, 0, 0, 1])));
+        assert_eq!(literal("[::1]"), Some(IpAddr::from(std::net::Ipv6Addr::LOCALHOST)));
+        assert_eq!(literal("::1"), Some(IpAddr::from(std::net::Ipv6Addr::LOCALHOST)));
+        assert_eq!(literal("localhost"), None);
+    }
+}
