@@ -56,8 +56,8 @@ pub use certificate_text::CertificateExtension;
 pub use cipher::SslCipher;
 pub use config::SslConfiguration;
 pub use error::{
-    CertificateError, ConfigError, Error, SocketErrorKind, SocketSetupError, SslError, SslErrorKind, TlsError,
-    TlsErrorKind, UsageError,
+    CertificateError, ConfigError, Error, SocketErrorKind, SocketSetupError, SslError,
+    SslErrorKind, TlsError, TlsErrorKind, UsageError,
 };
 pub use key::{EcCurve, KeyAlgorithm, KeyFormat, KeyType, SslKey};
 pub use types::{PauseMode, PeerVerifyMode, SocketState, SslMode, SslProtocol, TlsVersion};

@@ -99,6 +99,30 @@ pub struct ConnectArgs {
     pub tls: TlsArgs,
     #[command(flatten)]
     pub client: ClientArgs,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// The socket half of `connect`: where it goes out from, the address family, TCP options.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Socket options")]
+pub struct NetArgs {
+    /// Go out from ADDR[:PORT] (bind before connect; no port or 0: one the system picks; an
+    /// IPv6 address in brackets when a port follows: `[::1]:5000`).
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_bind)]
+    pub bind: Option<std::net::SocketAddr>,
+    /// Connect over IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Connect over IPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+    /// Turn on TCP keep-alive probes (SO_KEEPALIVE).
+    #[arg(long)]
+    pub keepalive: bool,
+    /// TCP_NODELAY (default true: small writes go out at once).
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pub no_delay: Option<bool>,
 }
 
 /// `probe`.
@@ -343,6 +367,20 @@ fn parse_target(text: &str, allow_zero: bool) -> Result<Target, String> {
         return Err("port 0 cannot be connected to".to_owned());
     }
     Ok(Target { host: host.to_owned(), port })
+}
+
+/// `ADDR[:PORT]`: an IP address alone (port 0), or an address and port
+/// (`127.0.0.1:5000`, `[::1]:5000`).
+fn parse_bind(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+        return Ok(std::net::SocketAddr::new(ip, 0));
+    }
+    if let Some(ip) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        if let Ok(ip) = ip.parse::<std::net::Ipv6Addr>() {
+            return Ok(std::net::SocketAddr::new(ip.into(), 0));
+        }
+    }
+    text.parse().map_err(|_| format!("{text:?} is not ADDR or ADDR:PORT (an IP address)"))
 }
 
 fn parse_connect_target(text: &str) -> Result<Target, String> {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ssl_api::Role;
-use sslsocket::{Error, SslBackend, SslSocket};
+use sslsocket::{BindMode, Error, NetworkLayerProtocol, SocketOption, SslBackend, SslSocket};
 
-use crate::cli::{ConnectArgs, Target};
+use crate::cli::{ConnectArgs, NetArgs, Target};
 use crate::options::{self, Outgoing, Problem, Settings};
 use crate::report::{colour_enabled, ConnectionReport, Received};
 use crate::starttls::{self, io_to_error, left};
@@ -21,6 +21,7 @@ use crate::starttls::{self, io_to_error, left};
 pub fn run(args: &ConnectArgs) -> Result<u8, Problem> {
     let name = args.backend.as_deref();
     let prepared = options::client_settings(&args.tls, &args.client)
+        .map(|settings| Settings { net: args.net.clone(), ..settings })
         .and_then(|settings| Ok((settings, options::payload(&args.client)?)))
         .and_then(|(settings, payload)| {
             let target =
@@ -79,6 +80,10 @@ pub fn connect_once(
     }
     let mut socket = SslSocket::with_backend_handle(Arc::clone(backend));
     options::apply(&mut socket, settings);
+    if let Err(err) = apply_net(&mut socket, &settings.net) {
+        report.set_error(&err);
+        return report;
+    }
     let deadline = Instant::now() + settings.timeout;
     let handshake = match settings.starttls {
         None => {
@@ -115,6 +120,25 @@ pub fn connect_once(
         let _ = socket.wait_for_disconnected(settings.read_timeout);
     }
     report
+}
+
+/// `--bind`, `-4` / `-6`, `--keepalive`, `--no-delay` on the socket, before its connect.
+fn apply_net(socket: &mut SslSocket, net: &NetArgs) -> Result<(), Error> {
+    if net.ipv4 {
+        socket.set_network_layer_protocol(NetworkLayerProtocol::IPv4Protocol);
+    } else if net.ipv6 {
+        socket.set_network_layer_protocol(NetworkLayerProtocol::IPv6Protocol);
+    }
+    if net.keepalive {
+        socket.set_socket_option(SocketOption::KeepAlive, 1)?;
+    }
+    if let Some(no_delay) = net.no_delay {
+        socket.set_socket_option(SocketOption::LowDelay, u32::from(no_delay))?;
+    }
+    if let Some(address) = net.bind {
+        socket.bind(address, BindMode::DEFAULT_FOR_PLATFORM)?;
+    }
+    Ok(())
 }
 
 /// Sends `payload`, then reads until the peer closes or `read_timeout` passes with nothing

@@ -308,6 +308,7 @@ fn client_settings(pki: &Pki) -> Settings {
         read_timeout: TIMEOUT,
         starttls: None,
         verify_given: false,
+        net: crate::cli::NetArgs::default(),
     }
 }
 

@@ -11,7 +11,7 @@ use sslsocket::{
     SslBackend, SslCertificate, SslConfiguration, SslKey, SslMode, SslSocket,
 };
 
-use crate::cli::{ClientArgs, IgnoreSpec, ProtocolChoice, StartTls, TlsArgs};
+use crate::cli::{ClientArgs, IgnoreSpec, NetArgs, ProtocolChoice, StartTls, TlsArgs};
 
 /// Why a command cannot go on.
 #[derive(Debug)]
@@ -49,6 +49,8 @@ pub struct Settings {
     /// `--verify` was given: on a server even `auto` is then a request for the client's
     /// certificate (QueryPeer), not the library default's "request one if you can".
     pub verify_given: bool,
+    /// `connect`'s socket options (`--bind`, `-4` / `-6`, `--keepalive`, `--no-delay`).
+    pub net: NetArgs,
 }
 
 /// Settings of a client command (connect, probe).
@@ -288,6 +290,7 @@ fn settings(tls: &TlsArgs) -> Result<Settings, Problem> {
         read_timeout: tls.read_timeout,
         verify_given: tls.verify.is_some(),
         starttls: tls.starttls,
+        net: NetArgs::default(),
     })
 }
 

@@ -32,6 +32,10 @@ pub struct ConnectionReport {
     pub received_bytes: u64,
     /// The SHA-256 of everything that arrived, computed as it arrived.
     pub received_sha256: Option<String>,
+    /// The TCP connection's local address (`ADDR:PORT`), once connected.
+    pub local_address: Option<String>,
+    /// The peer's address (`ADDR:PORT`), once connected.
+    pub peer_address: Option<String>,
     pub error: Option<ErrorInfo>,
 }
 
@@ -125,6 +129,8 @@ impl ConnectionReport {
             received_truncated: false,
             received_bytes: 0,
             received_sha256: None,
+            local_address: None,
+            peer_address: None,
             error: None,
         }
     }
@@ -151,6 +157,8 @@ impl ConnectionReport {
         self.alpn = socket.alpn_protocol().map(|p| String::from_utf8_lossy(&p).into_owned());
         self.peer_certificate_chain =
             socket.peer_certificate_chain().iter().map(cert_info).collect();
+        self.local_address = socket.local_address().map(|a| a.to_string());
+        self.peer_address = socket.peer_address().map(|a| a.to_string());
         self.record_ssl_errors(socket.ssl_handshake_errors(), ignore);
     }
 

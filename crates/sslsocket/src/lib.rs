@@ -112,9 +112,9 @@ pub use ssl_api::{
     AlternativeName, CertificateError, CertificateExtension, ConfigError, DigestAlgorithm, EcCurve,
     EncodingFormat, Error, Feature, FeatureSet, KeyAlgorithm, KeyFormat, KeyLogHandler, KeyType,
     PatternSyntax, PauseMode, PeerVerifyMode, PskAuthenticator, PskHandler, Purpose, Role,
-    SocketErrorKind, SocketSetupError, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
-    SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
-    UsageError, VerifyRequest,
+    SocketErrorKind, SocketSetupError, SocketState, SslBackend, SslCertificate, SslCipher,
+    SslConfiguration, SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind,
+    TlsVersion, UsageError, VerifyRequest,
 };
 #[cfg(feature = "tokio")]
 pub use tokio_driver::{

@@ -142,7 +142,11 @@ fn is_ipv6(socket: &SockRef<'_>) -> io::Result<bool> {
 }
 
 /// Sets one option on a live socket.
-pub(crate) fn set_option(socket: &SockRef<'_>, option: SocketOption, value: u32) -> Result<(), Error> {
+pub(crate) fn set_option(
+    socket: &SockRef<'_>,
+    option: SocketOption,
+    value: u32,
+) -> Result<(), Error> {
     option.check(value)?;
     let done = match option {
         SocketOption::LowDelay => socket.set_tcp_nodelay(value == 1),
@@ -326,7 +330,10 @@ impl Net {
 
     /// The addresses a connect tries, in order: those of the address family asked for, and of
     /// the bound address's family when bound.
-    pub(crate) fn candidates(&self, addrs: impl IntoIterator<Item = SocketAddr>) -> Vec<SocketAddr> {
+    pub(crate) fn candidates(
+        &self,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+    ) -> Vec<SocketAddr> {
         let bound = self.binding.as_ref().map(|b| b.local.is_ipv4());
         addrs
             .into_iter()
@@ -474,7 +481,10 @@ macro_rules! socket_net_api {
             /// Before the TCP socket exists, `Usage(NotConnected)` for an option not set (its
             /// value is the kernel's default, known only then); the kernel's refusal as
             /// `Error::Io`; `Error::Socket` for an option the platform lacks.
-            pub fn socket_option(&self, option: $crate::SocketOption) -> Result<u32, ssl_api::Error> {
+            pub fn socket_option(
+                &self,
+                option: $crate::SocketOption,
+            ) -> Result<u32, ssl_api::Error> {
                 $crate::net::read_option(self.live_socket(), &self.net.options, option)
             }
 
@@ -589,7 +599,8 @@ macro_rules! socket_net_api {
         impl std::os::windows::io::AsRawSocket for $socket {
             fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
                 use std::os::windows::io::AsRawSocket;
-                self.socket_descriptor().map_or(std::os::windows::io::RawSocket::MAX, |s| s.as_raw_socket())
+                self.socket_descriptor()
+                    .map_or(std::os::windows::io::RawSocket::MAX, |s| s.as_raw_socket())
             }
         }
     };

@@ -197,7 +197,10 @@ impl Connection {
     ///
     /// # Errors
     /// As [`Connection::set_local_certificate_chain`].
-    pub fn set_local_certificate(&mut self, certificate: SslCertificate) -> Result<(), ConfigError> {
+    pub fn set_local_certificate(
+        &mut self,
+        certificate: SslCertificate,
+    ) -> Result<(), ConfigError> {
         self.set_local_certificate_chain(vec![certificate])
     }
 
