@@ -87,6 +87,9 @@ pub mod accept;
 pub mod blocking;
 pub mod conn;
 mod forward;
+/// Qt coverage: every QSslSocket / QAbstractSocket / QIODevice member and its Rust name.
+#[doc = include_str!("qt.md")]
+pub mod qt {}
 pub mod registry;
 mod server_settings;
 #[cfg(feature = "testing")]
