@@ -88,6 +88,9 @@ pub mod blocking;
 pub mod conn;
 mod forward;
 mod net;
+/// Qt coverage: every QSslSocket / QAbstractSocket / QIODevice member and its Rust name.
+#[doc = include_str!("qt.md")]
+pub mod qt {}
 pub mod registry;
 mod server_settings;
 #[cfg(feature = "testing")]
