@@ -60,7 +60,7 @@
 //!     ..SslConfiguration::default()
 //! });
 //! server.listen("127.0.0.1:0")?;
-//! let port = server.local_addr().expect("listening").port();
+//! let port = server.local_address().expect("listening").port();
 //! let serving = std::thread::spawn(move || -> std::io::Result<()> {
 //!     let mut peer = server.accept()?;
 //!     let mut line = [0u8; 5];
