@@ -395,13 +395,18 @@ fn the_address_family_selects_the_resolved_addresses() {
         socket.connect_to_host_encrypted("localhost", port);
         let err = socket.wait_for_encrypted(TIMEOUT).unwrap_err();
         assert_eq!(err.kind(), SocketErrorKind::ConnectionRefusedError, "{name}: {err:?}");
-        // The ::1 literal: IPv6 and Any reach it, IPv4 has no address for it.
+        // The ::1 literal: IPv6 and Any reach it, IPv4 has no address for it. On IPv6,
+        // TypeOfService is the traffic class (IPV6_TCLASS).
         for protocol in [NetworkLayerProtocol::IPv6Protocol, NetworkLayerProtocol::AnyIPProtocol] {
             let mut socket = client(&backend, &ca);
             socket.set_network_layer_protocol(protocol);
+            socket.set_socket_option(SocketOption::TypeOfService, 0x28).unwrap();
             socket.connect_to_host_encrypted_with_peer_name("::1", port, "localhost");
             socket.wait_for_encrypted(TIMEOUT).unwrap();
             assert_eq!(socket.peer_address().unwrap().ip(), Ipv6Addr::LOCALHOST);
+            let fd = socket.socket_descriptor().unwrap();
+            assert_eq!(rustix::net::sockopt::ipv6_tclass(fd).unwrap(), 0x28, "{name}: tclass");
+            assert_eq!(socket.socket_option(SocketOption::TypeOfService).unwrap(), 0x28);
         }
         let mut socket = client(&backend, &ca);
         socket.set_network_layer_protocol(NetworkLayerProtocol::IPv4Protocol);

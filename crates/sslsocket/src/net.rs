@@ -291,12 +291,42 @@ struct Binding {
 /// A socket's socket-level settings: its options, its address family, its binding.
 #[derive(Debug, Default)]
 pub(crate) struct Net {
-    pub(crate) options: SocketOptions,
+    options: SocketOptions,
     pub(crate) protocol: NetworkLayerProtocol,
     binding: Option<Binding>,
+    /// Bumped by every option set, to catch up a socket made before (a connect in flight).
+    generation: u64,
+    /// The generation the last socket made got.
+    made_at: u64,
 }
 
 impl Net {
+    /// The options set.
+    pub(crate) fn options(&self) -> &SocketOptions {
+        &self.options
+    }
+
+    /// Records an option for the sockets made from now on.
+    pub(crate) fn set_option(&mut self, option: SocketOption, value: u32) -> Result<(), Error> {
+        self.options.set(option, value)?;
+        self.generation += 1;
+        Ok(())
+    }
+
+    /// Applies the options to a socket that was made (or adopted) now.
+    pub(crate) fn apply(&mut self, socket: SockRef<'_>) -> Result<(), Error> {
+        self.made_at = self.generation;
+        self.options.apply(socket)
+    }
+
+    /// The connect finished on a socket made earlier: options set meanwhile are applied now.
+    pub(crate) fn catch_up(&mut self, socket: SockRef<'_>) -> Result<(), Error> {
+        if self.made_at == self.generation {
+            return Ok(());
+        }
+        self.apply(socket)
+    }
+
     /// `bind(address, mode)`: makes and binds the socket the next connect uses.
     pub(crate) fn bind(&mut self, addr: SocketAddr, mode: BindMode) -> Result<SocketAddr, Error> {
         let socket = new_socket(addr, mode).map_err(Error::io)?;
@@ -358,7 +388,7 @@ impl Net {
                 .map_err(Error::io)?,
         };
         socket.set_nonblocking(true).map_err(Error::io)?;
-        self.options.apply(SockRef::from(&socket))?;
+        self.apply(SockRef::from(&socket))?;
         Ok(socket)
     }
 
@@ -471,7 +501,7 @@ macro_rules! socket_net_api {
                 if let Some(socket) = self.live_socket() {
                     $crate::net::set_option(&socket, option, value)?;
                 }
-                self.net.options.set(option, value)
+                self.net.set_option(option, value)
             }
 
             /// The value of a socket option (`socketOption`), read from the kernel once the
@@ -485,7 +515,7 @@ macro_rules! socket_net_api {
                 &self,
                 option: $crate::SocketOption,
             ) -> Result<u32, ssl_api::Error> {
-                $crate::net::read_option(self.live_socket(), &self.net.options, option)
+                $crate::net::read_option(self.live_socket(), self.net.options(), option)
             }
 
             /// Sets every option of `options` as [`Self::set_socket_option`] does.
@@ -506,7 +536,7 @@ macro_rules! socket_net_api {
             /// [`Self::socket_option`]).
             #[must_use]
             pub fn socket_options(&self) -> &$crate::SocketOptions {
-                &self.net.options
+                self.net.options()
             }
 
             /// The address family of the next `connect_to_host*` (Qt's `protocol` argument):
@@ -559,8 +589,8 @@ macro_rules! socket_net_api {
                 self.live_socket().and_then(|s| s.peer_addr().ok()).and_then(|a| a.as_socket())
             }
 
-            /// The TCP socket's descriptor (`socketDescriptor`), while there is one: connecting,
-            /// connected, or bound.
+            /// The TCP socket's descriptor (`socketDescriptor`), while there is one: bound, or
+            /// connected (the blocking socket's also while its connect is in progress).
             #[cfg(unix)]
             #[must_use]
             pub fn socket_descriptor(&self) -> Option<std::os::fd::BorrowedFd<'_>> {

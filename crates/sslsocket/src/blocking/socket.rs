@@ -210,7 +210,7 @@ impl SslSocket {
     ) -> Result<(), Error> {
         let socket = socket.into();
         crate::net::check_adopted(&socket, state)?;
-        self.net.options.apply(SockRef::from(&socket))?;
+        self.net.apply(SockRef::from(&socket))?;
         self.reset_transport();
         self.net.unbind();
         if state == SocketState::BoundState {

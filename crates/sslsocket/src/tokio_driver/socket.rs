@@ -187,7 +187,7 @@ impl AsyncSslSocket {
     /// # Errors
     /// An option the stream refuses (nothing changes then).
     pub fn set_socket_descriptor(&mut self, stream: TcpStream) -> Result<(), Error> {
-        self.net.options.apply(SockRef::from(&stream))?;
+        self.net.apply(SockRef::from(&stream))?;
         self.reset();
         self.net.unbind();
         self.stream = Some(stream);
@@ -214,7 +214,7 @@ impl AsyncSslSocket {
         let socket = socket.into();
         crate::net::check_adopted(&socket, state)?;
         if state == SocketState::BoundState {
-            self.net.options.apply(SockRef::from(&socket))?;
+            self.net.apply(SockRef::from(&socket))?;
             self.reset();
             self.net.adopt_bound(socket)?;
             self.conn.handle_bound();
@@ -658,11 +658,17 @@ impl AsyncSslSocket {
         let Poll::Ready(result) = attempt.as_mut().poll(cx) else { return Poll::Pending };
         match result {
             Ok(stream) => {
-                // The options (LowDelay on by default) were set when the socket was made.
+                // The options (LowDelay on by default) were set when the socket was made;
+                // those set while it connected are applied now.
                 self.dial = None;
                 self.net.unbind();
-                self.stream = Some(stream);
-                self.conn.handle_connected(now);
+                match self.net.catch_up(SockRef::from(&stream)) {
+                    Ok(()) => {
+                        self.stream = Some(stream);
+                        self.conn.handle_connected(now);
+                    }
+                    Err(err) => self.conn.handle_error(err),
+                }
             }
             Err(err) => match rest.next() {
                 Some(next) if !is_setup(&err) => *attempt = connect_attempt(&mut self.net, next),
