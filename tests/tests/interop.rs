@@ -178,19 +178,22 @@ enum ClientCase {
     Tls13,
     Alpn,
     ClientCertificatePresented,
-    ClientCertificateMissing,
+    /// Required and not sent, TLS 1.2 and TLS 1.3: the same error kind either way.
+    ClientCertificateMissing12,
+    ClientCertificateMissing13,
     IncompleteChain,
     Expired,
     WrongHost,
 }
 
 impl ClientCase {
-    const ALL: [ClientCase; 8] = [
+    const ALL: [ClientCase; 9] = [
         ClientCase::Tls12,
         ClientCase::Tls13,
         ClientCase::Alpn,
         ClientCase::ClientCertificatePresented,
-        ClientCase::ClientCertificateMissing,
+        ClientCase::ClientCertificateMissing12,
+        ClientCase::ClientCertificateMissing13,
         ClientCase::IncompleteChain,
         ClientCase::Expired,
         ClientCase::WrongHost,
@@ -202,7 +205,8 @@ impl ClientCase {
             ClientCase::Tls13 => "our client: TLS 1.3 server",
             ClientCase::Alpn => "our client: ALPN http/1.1",
             ClientCase::ClientCertificatePresented => "our client: cert required, sent",
-            ClientCase::ClientCertificateMissing => "our client: cert required, none",
+            ClientCase::ClientCertificateMissing12 => "our client: cert required, none, TLS 1.2",
+            ClientCase::ClientCertificateMissing13 => "our client: cert required, none, TLS 1.3",
             ClientCase::IncompleteChain => "our client: incomplete chain",
             ClientCase::Expired => "our client: expired cert",
             ClientCase::WrongHost => "our client: wrong-host cert",
@@ -310,7 +314,14 @@ fn client_case(
             config.local_certificate_chain = pki.client.chain.clone();
             config.private_key = Some(pki.client.key.clone());
         }
-        ClientCase::ClientCertificateMissing => spec.require_client_certificate = true,
+        ClientCase::ClientCertificateMissing12 => {
+            spec.require_client_certificate = true;
+            spec.version = Some(SslProtocol::TlsV1_2);
+        }
+        ClientCase::ClientCertificateMissing13 => {
+            spec.require_client_certificate = true;
+            spec.version = Some(SslProtocol::TlsV1_3);
+        }
         ClientCase::IncompleteChain => spec.identity = &pki.incomplete,
         ClientCase::Expired => spec.identity = &pki.expired,
         ClientCase::WrongHost => spec.identity = &pki.wrong_host,
@@ -367,18 +378,24 @@ fn client_case(
         ClientCase::WrongHost => {
             return rejected(&[SslErrorKind::HostNameMismatch], &socket, connected)
         }
-        ClientCase::ClientCertificateMissing => {
-            // TLS 1.3: the client finishes before the server judges it; the refusal comes
-            // with the first read. Either way no application byte may come back.
+        ClientCase::ClientCertificateMissing12 | ClientCase::ClientCertificateMissing13 => {
+            // TLS 1.3: the client finishes before the server judges it, and the server's
+            // alert comes with the first read. Either way no application byte comes back and
+            // the error is the same: a handshake failure naming the alert.
             let outcome = connected
                 .map_err(|e| e.to_string())
                 .and_then(|()| exchange(&mut socket, answer).map(|_| "answered".to_owned()));
-            return match outcome {
-                Err(why) => Ok(Cell::Pass(format!(
-                    "refused: {}",
-                    socket.error().map_or(why, |e| format!("{:?}", e.kind()))
+            if outcome.is_ok() {
+                return Err(with_server("a server requiring a certificate answered".into()));
+            }
+            return match socket.error() {
+                Some(err @ Error::Handshake(tls)) => Ok(Cell::Pass(format!(
+                    "refused: {:?} ({:?}: {})",
+                    err.kind(),
+                    tls.kind,
+                    tls.message
                 ))),
-                Ok(_) => Err(with_server("a server requiring a certificate answered".into())),
+                other => Err(with_server(format!("expected a handshake failure, got {other:?}"))),
             };
         }
         _ => {}

@@ -4,6 +4,7 @@
 //! the bound port), the address family of a connect, connecting to an address without a
 //! lookup, adopting a descriptor (an `OwnedFd` completes a handshake; what is not a connected
 //! TCP socket is a typed error), the getters on the socket and `AsyncSslSocket::close`.
+#![cfg(feature = "tokio")] // both drivers are tested side by side
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::io::{Read, Write};

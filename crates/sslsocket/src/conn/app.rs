@@ -100,7 +100,7 @@ impl Connection {
         match stop {
             Some(Stop::Read(e)) if filled == 0 => Err(e),
             Some(Stop::Process(err)) if filled == 0 => {
-                self.fail(Error::Tls(err));
+                self.fail_encrypted(err);
                 Ok(0)
             }
             _ => Ok(filled),

@@ -111,6 +111,14 @@ pub struct Connection {
     /// `engine_plaintext` is the engine's own count (no plaintext was read out of it since
     /// it last reported one): nothing to ask it before a wait.
     engine_counted: bool,
+    /// The session has delivered application data. Until it has, a fatal alert from the peer
+    /// is its verdict on the handshake: a TLS 1.3 server judges the client's certificate after
+    /// the client has finished.
+    app_data_seen: bool,
+    /// A write that failed with a reset or broken pipe while [`Connection::app_data_seen`]
+    /// was false: the peer closed, and what it sent first (its alert) is read before the
+    /// connection ends with this error.
+    write_failed: Option<std::io::Error>,
     error: Option<LastError>,
     handshake_errors: Vec<SslError>,
     /// The ignore settings of the next handshake, or of the one in progress; spent when it
@@ -190,6 +198,8 @@ impl Connection {
             seen: Seen::default(),
             dry: false,
             engine_counted: true,
+            app_data_seen: false,
+            write_failed: None,
             error: None,
             handshake_errors: Vec::new(),
             ignore: Ignore::default(),
@@ -692,6 +702,8 @@ impl Connection {
         self.read_buf.clear();
         self.engine_plaintext = 0;
         self.out.clear();
+        self.app_data_seen = false;
+        self.write_failed = None;
     }
 
     fn set_state(&mut self, state: SocketState) {
@@ -741,6 +753,7 @@ impl Connection {
         }
         self.handshake_errors.clear();
         self.deadline = self.handshake_timeout.map(|t| now + t);
+        self.app_data_seen = false;
         self.phase = Phase::Handshaking { session, accepted: false };
         if !unread.is_empty() {
             self.process_tls(now);

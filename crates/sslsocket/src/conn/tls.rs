@@ -53,7 +53,7 @@ impl Connection {
     /// are recorded and the failure is a rejection, as on every other backend.
     fn fail_in_engine(&mut self, err: TlsError, handshaking: bool) {
         if !handshaking {
-            return self.fail(Error::Tls(err));
+            return self.fail_encrypted(err);
         }
         let errors = self.session().and_then(|s| s.verification_errors()).map(<[SslError]>::to_vec);
         match errors {
@@ -155,6 +155,7 @@ impl Connection {
         if engine_plaintext > self.engine_plaintext {
             self.emit(Event::ReadyRead);
         }
+        self.app_data_seen |= engine_plaintext > 0;
         self.engine_plaintext = engine_plaintext;
     }
 
@@ -170,8 +171,31 @@ impl Connection {
                 self.peer_closed |= status.peer_has_closed;
                 self.after_status(was_closed);
             }
-            Err(err) => self.fail(Error::Tls(err)),
+            Err(err) => self.fail_encrypted(err),
         }
+    }
+
+    /// The engine failed after the handshake. A fatal alert from the peer before any
+    /// application data arrived is its verdict on the handshake (a TLS 1.3 server rejects the
+    /// client's certificate after the client's Finished; in TLS 1.2 the same rejection comes
+    /// inside the handshake): a handshake failure naming the alert, whatever the version.
+    pub(super) fn fail_encrypted(&mut self, err: TlsError) {
+        if err.kind == TlsErrorKind::AlertReceived && !self.app_data_seen {
+            self.fail(Error::Handshake(err));
+        } else {
+            self.fail(Error::Tls(err));
+        }
+    }
+
+    /// Whether a write error may only be the peer's close after an alert it sent first (see
+    /// `write_failed`).
+    pub(super) fn may_explain_write_error(&self, err: &std::io::Error) -> bool {
+        matches!(self.phase, Phase::Encrypted(_))
+            && !self.app_data_seen
+            && matches!(
+                err.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            )
     }
 
     /// Moves decrypted bytes from the engine into the read buffer, as far as the read buffer

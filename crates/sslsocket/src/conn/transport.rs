@@ -40,7 +40,8 @@ impl Connection {
     /// Whether there is something to write to the transport now.
     #[must_use]
     pub fn wants_write(&self) -> bool {
-        if !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
+        if self.write_failed.is_some()
+            || !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
             || matches!(
                 self.close,
                 Close::ShutdownWrite { .. } | Close::Draining { .. } | Close::WriteShut
@@ -107,6 +108,20 @@ impl Connection {
                 return Err(io::ErrorKind::WouldBlock.into())
             }
         };
+        if let (Some(_), Ok(0) | Err(_)) = (&self.write_failed, &result) {
+            // The peer is gone and said nothing more (an alert would have been read before
+            // its end): the write's error is the connection's.
+            if result.as_ref().is_err_and(|e| {
+                matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted)
+            }) {
+                return result;
+            }
+            if let Some(e) = self.write_failed.take() {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.fail(Error::io(e));
+                return Err(copy);
+            }
+        }
         match result {
             Ok(0) => {
                 self.transport_eof = true;
@@ -158,7 +173,10 @@ impl Connection {
     ///
     /// # Errors
     /// `WouldBlock` when `wr` took nothing; any other writer error has already ended the
-    /// connection when it is returned.
+    /// connection when it is returned, but one: a reset or broken pipe in a session that has
+    /// delivered no application data yet. The peer closed, and may have said why first (a
+    /// TLS 1.3 server's alert rejecting our certificate): the connection stops writing and
+    /// reads on, and ends with that alert, or with this error once the transport has no more.
     pub fn poll_transmit(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
         match self.transmit(wr) {
             Ok(n) => {
@@ -166,6 +184,11 @@ impl Connection {
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
+            Err(e) if self.may_explain_write_error(&e) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.write_failed = Some(e);
+                Err(copy)
+            }
             Err(e) => {
                 // The connection keeps the original (with its OS error code); the caller gets
                 // a copy.
