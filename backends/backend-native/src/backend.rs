@@ -33,14 +33,19 @@ const NATIVE_TLS_VERSION: &str = env!("BACKEND_NATIVE_TLS_VERSION");
 /// macOS/iOS" (native-tls docs).
 const CLIENT_TLS13: bool = !cfg!(target_vendor = "apple");
 
-/// Whether this backend offers server-side ALPN: no. native-tls's `alpn-accept`
-/// (`TlsAcceptorBuilder::accept_alpn`) selects a protocol when client and server share one,
-/// but when they share none its OpenSSL implementation continues without ALPN (`NOACK`),
-/// where RFC 7301 §3.2 and every other backend end the handshake with a
-/// `no_application_protocol` alert (and Security.framework ignores the setting altogether).
-/// sslsocket promises one behaviour, so a native server configured with ALPN protocols is
-/// refused (`Unsupported(ServerSideAlpn)`) rather than behaving differently.
-const SERVER_ALPN: bool = false;
+/// Whether this backend offers server-side ALPN: where native-tls's `alpn-accept`
+/// (`TlsAcceptorBuilder::accept_alpn`) works, on its OpenSSL and SChannel implementations;
+/// Security.framework ignores the setting, so a native server on Apple platforms configured
+/// with ALPN protocols is refused (`Unsupported(ServerSideAlpn)`).
+///
+/// One difference remains, declared (README, "Where the engines differ"; the conformance
+/// scenario `alpn_no_overlap_fails_per_rfc7301` checks it): when client and server share no
+/// protocol, the OpenSSL implementation continues without ALPN (`SSL_TLSEXT_ERR_NOACK`), where
+/// RFC 7301 §3.2 and the other backends end the handshake with a `no_application_protocol`
+/// alert. native-tls shows neither the client's list nor a way to answer otherwise, and the
+/// socket cannot tell "no overlap" from "the client offered none": so it is the engine's
+/// answer.
+const SERVER_ALPN: bool = !cfg!(target_vendor = "apple");
 
 /// The native-tls backend: whatever TLS library the platform has, through native-tls 0.2
 /// (OpenSSL on Linux and the BSDs, Security.framework on Apple platforms, SChannel on Windows).
@@ -232,8 +237,7 @@ impl NativeContext {
                 let mut builder = TlsAcceptor::builder(identity);
                 builder.min_protocol_version(Some(min)).max_protocol_version(Some(max));
                 if !alpn.is_empty() {
-                    // See SERVER_ALPN: never reached while it is false; kept so the one line
-                    // that would enable it is obvious.
+                    // See SERVER_ALPN.
                     if !SERVER_ALPN {
                         return Err(unsupported(Feature::ServerSideAlpn));
                     }
