@@ -586,10 +586,8 @@ fn a_connect_cancelled_during_the_host_lookup_goes_on_at_the_next_await() {
                 let after_poll = socket.state();
                 let during_lookup =
                     finished.is_none() && after_poll == SocketState::HostLookupState;
-                if let Some(result) = &finished {
-                    if let Err(e) = result {
-                        panic!("{}: first poll: {e}", backend.name());
-                    }
+                if let Some(Err(e)) = &finished {
+                    panic!("{}: first poll: {e}", backend.name());
                 }
                 tokio::time::timeout(STALL, socket.wait_for_encrypted())
                     .await
