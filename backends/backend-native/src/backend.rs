@@ -155,6 +155,10 @@ impl SslBackend for NativeBackend {
             Feature::CertificateVerification,
             Feature::ClientSideAlpn,
             Feature::ClientCertificates,
+            // The platform engine answers every HelloRequest with a new handshake, and
+            // native-tls has no setting to refuse it (OpenSSL's SSL_OP_NO_RENEGOTIATION is
+            // out of reach): declared, not hidden.
+            Feature::Renegotiation,
         ]
         .into_iter()
         .collect::<FeatureSet>();

@@ -57,6 +57,7 @@ features! {
     RecoverableVerifyErrors => "Certificate errors are reported for the socket to decide (ignore lists, handlers, pause) instead of ending the handshake inside the engine.",
     ChainVerification => "Verifies a given chain against explicit trust anchors at an explicit time, outside any handshake (`SslBackend::verify_chain`).",
     WeakCrypto => "Can lower the engine's security level for legacy peers (`SslConfiguration::danger_allow_weak_crypto`): weak keys, SHA-1 and TLS 1.0 / 1.1.",
+    Renegotiation => "A client answers a TLS 1.2 server's renegotiation request (HelloRequest) with a new handshake. Without it every request is refused (a `no_renegotiation` alert; the server may then end the connection). Only where the engine gives no way to refuse: a renegotiation brings a new peer certificate after the socket's policy accepted the first.",
     ServerCipherPreference => "A server picks the cipher suite by its own order of preference (Qt's default), and by the client's with `disable_server_cipher_preference` (`SslOptionDisableServerCipherPreference`). Without it a server follows the engine's own rule.",
 }
 
