@@ -428,7 +428,15 @@ impl SslSocket {
                 self.conn.handle_write_shutdown(now);
             }
             Action::Close => {
-                self.transport = None;
+                let farewell = self.conn.take_farewell();
+                if let Some(t) = self.transport.take() {
+                    if !farewell.is_empty() {
+                        // Best effort, without waiting: the peer learns why (the engine's
+                        // alert), then our end of stream.
+                        let _ = io::Write::write(&mut &t.stream, &farewell);
+                        t.shutdown();
+                    }
+                }
                 self.conn.handle_closed();
             }
         }

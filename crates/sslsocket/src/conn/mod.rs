@@ -119,6 +119,10 @@ pub struct Connection {
     /// was false: the peer closed, and what it sent first (its alert) is read before the
     /// connection ends with this error.
     write_failed: Option<std::io::Error>,
+    /// What goes to the transport before it is closed after a failed handshake: the bytes
+    /// held for it and the engine's last output (its alert), taken by the driver
+    /// ([`Connection::take_farewell`]).
+    farewell: Vec<u8>,
     error: Option<LastError>,
     handshake_errors: Vec<SslError>,
     /// The ignore settings of the next handshake, or of the one in progress; spent when it
@@ -139,6 +143,10 @@ pub struct Connection {
 
 /// Ciphertext the engine may hold back in `out` before plaintext stops being encrypted.
 const OUT_HIGH_WATER: usize = 64 * 1024;
+
+/// At most this much of the engine's last output is kept after a failed handshake (an alert is
+/// 7 bytes in clear, a few dozen encrypted).
+const FAREWELL_MAX: usize = 16 * 1024;
 
 /// How long a graceful close waits for the peer's end by default.
 const DEFAULT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -200,6 +208,7 @@ impl Connection {
             engine_counted: true,
             app_data_seen: false,
             write_failed: None,
+            farewell: Vec::new(),
             error: None,
             handshake_errors: Vec::new(),
             ignore: Ignore::default(),
@@ -704,6 +713,7 @@ impl Connection {
         self.out.clear();
         self.app_data_seen = false;
         self.write_failed = None;
+        self.farewell.clear();
     }
 
     fn set_state(&mut self, state: SocketState) {
@@ -780,10 +790,45 @@ impl Connection {
         if self.fatal_error().is_some() && matches!(self.phase, Phase::Finished { .. }) {
             return;
         }
+        // A rejection the engine made itself (it verifies inside the handshake) has its alert
+        // queued too; one our policy made has none (the engine has nothing to write then).
+        if matches!(err, Error::Handshake(_) | Error::Rejected { .. }) {
+            self.keep_engine_farewell();
+        }
         let kind = err.kind();
         self.error = Some(LastError { error: err, fatal: true });
         self.emit(Event::Error(kind));
         self.abort();
+    }
+
+    /// A handshake the engine failed: what it wrote last (the alert that tells the peer why)
+    /// is kept for the transport, behind the bytes already held for it, so that the peer
+    /// learns why instead of seeing the connection vanish.
+    fn keep_engine_farewell(&mut self) {
+        // Only while the engine is handshaking: a connection deciding on the peer's
+        // certificate holds the engine's next flight (a TLS 1.3 client's Finished), which
+        // must never go out once the peer is rejected; after the handshake the peer's alert
+        // ended the session and there is nothing to tell it.
+        let Phase::Handshaking { session, .. } = &mut self.phase else { return };
+        let mut bytes: Vec<u8> = self.out.drain(..).collect();
+        // An alert is a few bytes; a bound keeps an engine that always wants to write finite.
+        for _ in 0..8 {
+            if !session.wants_write() || bytes.len() > FAREWELL_MAX {
+                break;
+            }
+            match session.write_tls(&mut bytes) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        self.farewell = bytes;
+    }
+
+    /// The bytes to write to the transport, once and without waiting, before closing it
+    /// ([`Action::Close`](crate::conn::Action::Close)): after a failed handshake, the
+    /// engine's alert; empty otherwise.
+    pub fn take_farewell(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.farewell)
     }
 
     /// Records an error that ends nothing (a wait that timed out: `SocketTimeoutError`).

@@ -257,6 +257,8 @@ fn side(
                 progressed = true;
             }
             Action::Close => {
+                let farewell = conn.take_farewell();
+                let _ = io::Write::write(&mut *link.wr, &farewell);
                 link.wr.closed = true;
                 conn.handle_closed();
                 progressed = true;

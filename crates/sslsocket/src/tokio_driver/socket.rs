@@ -613,7 +613,17 @@ impl AsyncSslSocket {
                     self.conn.handle_write_shutdown(now);
                 }
                 Action::Close => {
-                    self.stream = None;
+                    let farewell = self.conn.take_farewell();
+                    if let Some(stream) = self.stream.take() {
+                        if !farewell.is_empty() {
+                            // Best effort, without waiting: the engine's alert, then our end
+                            // of stream.
+                            let _ = stream.try_write(&farewell);
+                            if let Ok(std) = stream.into_std() {
+                                let _ = std.shutdown(std::net::Shutdown::Write);
+                            }
+                        }
+                    }
                     self.conn.handle_closed();
                     self.waiters.wake_other(side);
                 }
