@@ -176,18 +176,33 @@ fn a_client_offering_alpn_to_a_server_without_it_negotiates_nothing() {
 }
 
 #[test]
-fn a_server_with_alpn_protocols_is_refused() {
-    // native-tls would continue without ALPN when nothing overlaps (RFC 7301 wants an alert,
-    // which every other backend sends): refused rather than different.
+fn a_server_selects_the_alpn_protocol_and_continues_without_one_when_none_overlaps() {
+    // Where accept_alpn works (OpenSSL, SChannel) the server selects the common protocol;
+    // with none in common it continues without ALPN (OpenSSL's NOACK) where RFC 7301 wants an
+    // alert: the one declared engine difference (see the crate's SERVER_ALPN).
     let pki = Pki::new();
     let (cert, key) = pki.leaf("localhost", |_| {});
     let mut server_config = server_config(&cert, &key);
     server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let err = NativeBackend.new_context(&server_config, Role::Server).unwrap_err();
-    assert_eq!(
-        err,
-        ConfigError::Unsupported { backend: "native", feature: Feature::ServerSideAlpn }
-    );
+    if cfg!(target_vendor = "apple") {
+        let err = NativeBackend.new_context(&server_config, Role::Server).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Unsupported { backend: "native", feature: Feature::ServerSideAlpn }
+        );
+        return;
+    }
+    for (offered, want) in [
+        (vec![b"h2".to_vec(), b"http/1.1".to_vec()], Some(b"http/1.1".to_vec())),
+        (vec![b"h2".to_vec()], None),
+    ] {
+        let mut client_config = pki.client_config();
+        client_config.alpn_protocols = offered;
+        let (mut client, mut server) = pair(&client_config, &server_config, "localhost");
+        handshake(&mut client, &mut server).unwrap();
+        assert_eq!(client.alpn_protocol(), want);
+        assert_eq!(server.alpn_protocol(), want);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,11 +405,11 @@ fn capabilities_describe_native_tls() {
     assert!(backend.supported_ciphers().is_empty());
 
     let features: Vec<Feature> = backend.features().iter().collect();
-    let expected = vec![
-        Feature::CertificateVerification,
-        Feature::ClientSideAlpn,
-        Feature::ClientCertificates,
-    ];
+    let mut expected = vec![Feature::CertificateVerification, Feature::ClientSideAlpn];
+    if !cfg!(target_vendor = "apple") {
+        expected.push(Feature::ServerSideAlpn);
+    }
+    expected.extend([Feature::ClientCertificates, Feature::Renegotiation]);
     assert_eq!(features, expected);
 }
 
