@@ -87,6 +87,7 @@ pub mod accept;
 pub mod blocking;
 pub mod conn;
 mod forward;
+mod proxy;
 pub mod registry;
 mod server_settings;
 #[cfg(feature = "testing")]
@@ -97,7 +98,8 @@ mod unavailable;
 mod verify;
 
 pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket, MAX_PENDING_PER_PEER};
-pub use conn::{Connection, Control, Event};
+pub use conn::{Connection, Control, Event, ProxyAuthenticationHandler};
+pub use proxy::{application_proxy, set_application_proxy};
 pub use registry::{
     active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo,
 };
@@ -109,10 +111,10 @@ pub use ssl_api::key::{
 pub use ssl_api::{
     AlternativeName, CertificateError, CertificateExtension, ConfigError, DigestAlgorithm, EcCurve,
     EncodingFormat, Error, Feature, FeatureSet, KeyAlgorithm, KeyFormat, KeyLogHandler, KeyType,
-    PatternSyntax, PauseMode, PeerVerifyMode, PskAuthenticator, PskHandler, Purpose, Role,
-    SocketErrorKind, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
-    SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
-    UsageError, VerifyRequest,
+    NetworkProxy, PatternSyntax, PauseMode, PeerVerifyMode, ProxyAuthenticator, ProxyError,
+    ProxyType, ProxyUrlError, PskAuthenticator, PskHandler, Purpose, Role, SocketErrorKind,
+    SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration, SslError, SslErrorKind,
+    SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion, UsageError, VerifyRequest,
 };
 #[cfg(feature = "tokio")]
 pub use tokio_driver::{

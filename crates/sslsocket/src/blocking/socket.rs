@@ -120,6 +120,7 @@ impl SslSocket {
         self.reset_transport();
         self.target = Some((host.to_owned(), port));
         self.conn.connect_to_host(host);
+        crate::proxy::route(&mut self.conn, port);
     }
 
     /// Records a TLS client connection to `host:port`: the handshake starts as soon as TCP is
@@ -129,7 +130,10 @@ impl SslSocket {
         self.reset_transport();
         self.target = Some((host.to_owned(), port));
         match registry::context_of(&self.conn, Role::Client) {
-            Ok(context) => self.conn.connect_to_host_encrypted(host, context),
+            Ok(context) => {
+                self.conn.connect_to_host_encrypted(host, context);
+                crate::proxy::route(&mut self.conn, port);
+            }
             Err(err) => {
                 self.conn.connect_to_host(host);
                 self.conn.handle_error(err);
@@ -216,9 +220,13 @@ impl SslSocket {
         self.transport.as_ref().and_then(|t| t.stream.local_addr().ok())
     }
 
-    /// The peer's address.
+    /// The peer's address: through a proxy, the target's (see
+    /// [`Connection::proxied_peer_address`]).
     #[must_use]
     pub fn peer_address(&self) -> Option<SocketAddr> {
+        if let Some(target) = self.conn.proxied_peer_address() {
+            return target;
+        }
         self.transport.as_ref().and_then(|t| t.stream.peer_addr().ok())
     }
 
@@ -402,7 +410,7 @@ impl SslSocket {
 
     /// Host lookup, then the connect to the first address.
     fn resolve(&mut self) {
-        let Some((host, port)) = self.target.clone() else {
+        let Some((host, port)) = self.conn.dial_target() else {
             return self.conn.handle_error(Error::Usage(UsageError::NotConnected));
         };
         match (host.as_str(), port).to_socket_addrs() {

@@ -179,9 +179,13 @@ impl AsyncSslSocket {
         self.stream.as_ref().and_then(|s| s.local_addr().ok())
     }
 
-    /// The peer's address.
+    /// The peer's address: through a proxy, the target's (see
+    /// [`Connection::proxied_peer_address`]).
     #[must_use]
     pub fn peer_address(&self) -> Option<std::net::SocketAddr> {
+        if let Some(target) = self.conn.proxied_peer_address() {
+            return target;
+        }
         self.stream.as_ref().and_then(|s| s.peer_addr().ok())
     }
 
@@ -193,6 +197,7 @@ impl AsyncSslSocket {
     pub async fn connect_to_host(&mut self, host: &str, port: u16) -> Result<(), Error> {
         self.reset();
         self.conn.connect_to_host(host);
+        crate::proxy::route(&mut self.conn, port);
         self.target = Some((host.to_owned(), port));
         self.dispatch();
         self.drive(Wait::Connected).await
@@ -208,7 +213,10 @@ impl AsyncSslSocket {
     pub async fn connect_to_host_encrypted(&mut self, host: &str, port: u16) -> Result<(), Error> {
         self.reset();
         match registry::context_of(&self.conn, Role::Client) {
-            Ok(context) => self.conn.connect_to_host_encrypted(host, context),
+            Ok(context) => {
+                self.conn.connect_to_host_encrypted(host, context);
+                crate::proxy::route(&mut self.conn, port);
+            }
             Err(err) => {
                 self.conn.connect_to_host(host);
                 return self.fail(err);
@@ -478,7 +486,7 @@ impl AsyncSslSocket {
 
     /// HostLookupState: the lookup of the target, started on first call.
     fn poll_lookup(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some((host, port)) = self.target.clone() else {
+        let Some((host, port)) = self.conn.dial_target() else {
             self.conn.handle_error(Error::Usage(UsageError::NotConnected));
             return Poll::Ready(());
         };
