@@ -103,6 +103,7 @@ enum Case {
     Socks5AuthByHandler,
     Socks5WrongPassword,
     Socks5hRemoteResolution,
+    Socks5LocalResolution,
     HttpNoAuth,
     HttpBasicAuth,
     Http407ByHandler,
@@ -117,12 +118,13 @@ enum Kind {
 }
 
 impl Case {
-    const ALL: [Case; 9] = [
+    const ALL: [Case; 10] = [
         Case::Socks5NoAuth,
         Case::Socks5AuthGiven,
         Case::Socks5AuthByHandler,
         Case::Socks5WrongPassword,
         Case::Socks5hRemoteResolution,
+        Case::Socks5LocalResolution,
         Case::HttpNoAuth,
         Case::HttpBasicAuth,
         Case::Http407ByHandler,
@@ -136,6 +138,7 @@ impl Case {
             Case::Socks5AuthByHandler => "SOCKS5, auth asked through the handler",
             Case::Socks5WrongPassword => "SOCKS5, wrong password",
             Case::Socks5hRemoteResolution => "socks5h, remote resolution",
+            Case::Socks5LocalResolution => "socks5, name resolved locally",
             Case::HttpNoAuth => "HTTP CONNECT, no auth",
             Case::HttpBasicAuth => "HTTP CONNECT, Basic auth",
             Case::Http407ByHandler => "HTTP 407 answered by the handler",
@@ -145,7 +148,9 @@ impl Case {
 
     fn proxy(self) -> Kind {
         match self {
-            Case::Socks5NoAuth | Case::Socks5hRemoteResolution => Kind::Socks,
+            Case::Socks5NoAuth | Case::Socks5hRemoteResolution | Case::Socks5LocalResolution => {
+                Kind::Socks
+            }
             Case::Socks5AuthGiven | Case::Socks5AuthByHandler | Case::Socks5WrongPassword => {
                 Kind::SocksAuth
             }
@@ -182,6 +187,7 @@ fn run_case(
             0,
         ),
         Case::Socks5hRemoteResolution => (url("socks5h", ""), "localhost", None, None, 0),
+        Case::Socks5LocalResolution => (url("socks5", ""), "localhost", None, None, 0),
         Case::HttpNoAuth => (url("http", ""), "localhost", None, None, 0),
         Case::HttpBasicAuth => (url("http", &given), "localhost", None, None, 0),
         Case::Http407ByHandler => (url("http", ""), "localhost", Some(true), None, 1),
@@ -295,6 +301,25 @@ fn every_proxy_failure_is_typed_and_bounded_on_every_backend_and_driver() {
                     Target::Closed(closed_port),
                 ),
                 (
+                    "socks5:// sends the address looked up here",
+                    Ok(format!("socks5://127.0.0.1:{}", scripts.atyp)),
+                    SocketErrorKind::ConnectionRefusedError,
+                    Target::Ours,
+                ),
+                (
+                    "socks5h:// sends the name",
+                    Ok(format!("socks5h://127.0.0.1:{}", scripts.atyp)),
+                    SocketErrorKind::HostNotFoundError,
+                    Target::Ours,
+                ),
+                (
+                    "socks5:// target name not found here",
+                    // Nothing listens there: the lookup fails before the proxy is dialled.
+                    Ok(format!("socks5://127.0.0.1:{closed_port}")),
+                    SocketErrorKind::HostNotFoundError,
+                    Target::Unresolvable,
+                ),
+                (
                     "SOCKS5 0x04: host unreachable",
                     Ok(format!("socks5h://127.0.0.1:{}", scripts.unreachable)),
                     SocketErrorKind::HostNotFoundError,
@@ -305,11 +330,12 @@ fn every_proxy_failure_is_typed_and_bounded_on_every_backend_and_driver() {
                 let cell = match url {
                     Err(missing) => Cell::PeerMissing(missing),
                     Ok(url) => {
-                        let port = match target {
-                            Target::Ours => ours,
-                            Target::Closed(port) => port,
+                        let (host, port) = match target {
+                            Target::Ours => ("localhost", ours),
+                            Target::Closed(port) => ("localhost", port),
+                            Target::Unresolvable => ("target.invalid", ours),
                         };
-                        failure_case(&backend, driver, &pki, &url, port, expected)
+                        failure_case(&backend, driver, &pki, &url, host, port, expected)
                             .unwrap_or_else(Cell::Fail)
                     }
                 };
@@ -326,7 +352,7 @@ fn every_proxy_failure_is_typed_and_bounded_on_every_backend_and_driver() {
         }
     }
     let loops = scripts.auth_loop_connections.load(Ordering::SeqCst);
-    let runs = table.rows.len() / 13;
+    let runs = 2 * backends().len();
     if loops != 2 * runs {
         table.push(
             "-",
@@ -347,6 +373,7 @@ fn every_proxy_failure_is_typed_and_bounded_on_every_backend_and_driver() {
 enum Target {
     Ours,
     Closed(u16),
+    Unresolvable,
 }
 
 fn failure_case(
@@ -354,6 +381,7 @@ fn failure_case(
     driver: Driver,
     pki: &Pki,
     url: &str,
+    host: &str,
     port: u16,
     expected: SocketErrorKind,
 ) -> Result<Cell, String> {
@@ -361,7 +389,7 @@ fn failure_case(
         Client::new(backend, driver, &pki.root.certificate, NetworkProxy::parse(url).unwrap());
     client.handler = Some(true);
     let started = Instant::now();
-    let result = client.connect("localhost", port);
+    let result = client.connect(host, port);
     let took = started.elapsed();
     let bound = PROXY_TIMEOUT + Duration::from_secs(1);
     match result {
@@ -486,21 +514,37 @@ impl Client {
                 let mut socket = self.blocking();
                 socket.connect_to_host_encrypted_with_peer_name(host, port, "localhost");
                 socket.wait_for_encrypted(TIMEOUT)?;
+                let protocol = socket.session_protocol();
                 socket.write_all(REQUEST).map_err(io_error)?;
                 let mut reply = Vec::new();
                 let _ = socket.read_to_end(&mut reply);
-                Ok(describe(socket.connection(), &reply, host, port, socket.peer_address()))
+                Ok(describe(
+                    socket.connection(),
+                    protocol,
+                    &reply,
+                    host,
+                    port,
+                    socket.peer_address(),
+                ))
             }
             Driver::Tokio => runtime().block_on(async {
                 let mut socket = self.tokio();
                 let connecting =
                     socket.connect_to_host_encrypted_with_peer_name(host, port, "localhost");
                 within(connecting).await?;
+                let protocol = socket.session_protocol();
                 socket.write_all(REQUEST).await.map_err(io_error)?;
                 socket.flush().await.map_err(io_error)?;
                 let mut reply = Vec::new();
                 let _ = tokio::time::timeout(TIMEOUT, socket.read_to_end(&mut reply)).await;
-                Ok(describe(socket.connection(), &reply, host, port, socket.peer_address()))
+                Ok(describe(
+                    socket.connection(),
+                    protocol,
+                    &reply,
+                    host,
+                    port,
+                    socket.peer_address(),
+                ))
             }),
         }
     }
@@ -519,10 +563,11 @@ impl Client {
                 socket.set_peer_verify_name("localhost");
                 socket.start_client_encryption();
                 socket.wait_for_encrypted(TIMEOUT).map_err(text)?;
+                let protocol = socket.session_protocol();
                 socket.write_all(REQUEST).map_err(|e| e.to_string())?;
                 let mut reply = Vec::new();
                 let _ = socket.read_to_end(&mut reply);
-                describe(socket.connection(), &reply, host, port, socket.peer_address())
+                describe(socket.connection(), protocol, &reply, host, port, socket.peer_address())
             }
             Driver::Tokio => runtime().block_on(async {
                 let mut socket = self.tokio();
@@ -533,12 +578,14 @@ impl Client {
                 expect_line(&read_line_async(&mut socket).await?, "220 go ahead")?;
                 socket.set_peer_verify_name("localhost");
                 within(socket.start_client_encryption()).await.map_err(text)?;
+                let protocol = socket.session_protocol();
                 socket.write_all(REQUEST).await.map_err(|e| e.to_string())?;
                 socket.flush().await.map_err(|e| e.to_string())?;
                 let mut reply = Vec::new();
                 let _ = tokio::time::timeout(TIMEOUT, socket.read_to_end(&mut reply)).await;
                 Ok::<String, String>(describe(
                     socket.connection(),
+                    protocol,
                     &reply,
                     host,
                     port,
@@ -573,6 +620,7 @@ impl Client {
 
 fn describe(
     socket: &sslsocket::Connection,
+    protocol: sslsocket::SslProtocol,
     reply: &[u8],
     host: &str,
     port: u16,
@@ -580,8 +628,12 @@ fn describe(
 ) -> String {
     let reply = String::from_utf8_lossy(reply);
     let answered = reply.to_ascii_lowercase().contains("200 ok");
+    // The target's address, as Qt reports it: known when it was given as one, or looked up
+    // here (socks5://); a name the proxy resolved has none.
+    let local = socket.connect_proxy().is_some_and(|p| !p.remote_dns());
     let peer_ok = match host.parse::<std::net::IpAddr>() {
         Ok(ip) => peer == Some(std::net::SocketAddr::new(ip, port)),
+        Err(_) if local => peer.is_some_and(|a| a.ip().is_loopback() && a.port() == port),
         Err(_) => peer.is_none(),
     };
     let verified = socket.ssl_handshake_errors().is_empty()
@@ -593,7 +645,15 @@ fn describe(
              {verified}"
         );
     }
-    format!("{:?}, verified as localhost", socket.session_protocol())
+    if protocol == sslsocket::SslProtocol::UnknownProtocol
+        && !socket.backend().features().contains(sslsocket::Feature::SessionProtocol)
+    {
+        return format!(
+            "verified as localhost; {} does not report the protocol",
+            socket.backend().name()
+        );
+    }
+    format!("{protocol:?}, verified as localhost")
 }
 
 fn expect_line(line: &str, want: &str) -> Result<(), String> {
@@ -840,6 +900,8 @@ struct Scripts {
     auth_loop_connections: Arc<AtomicUsize>,
     unreachable: u16,
     banner: u16,
+    /// Answers a request naming an IPv4 address with 0x05, anything else with 0x04.
+    atyp: u16,
 }
 
 impl Scripts {
@@ -903,6 +965,15 @@ impl Scripts {
                 let _ = s.write_all(&[5, 0]);
                 let _ = read_some(&mut s);
                 let _ = s.write_all(&[5, 4, 0, 1, 0, 0, 0, 0, 0, 0]);
+                thread::sleep(Duration::from_millis(500));
+            }),
+            atyp: scripted(|mut s| {
+                let _ = read_some(&mut s);
+                let _ = s.write_all(&[5, 0]);
+                let mut request = [0u8; 4];
+                let _ = s.read_exact(&mut request);
+                let code = if request[3] == 1 { 5 } else { 4 };
+                let _ = s.write_all(&[5, code, 0, 1, 0, 0, 0, 0, 0, 0]);
                 thread::sleep(Duration::from_millis(500));
             }),
             banner: scripted(|mut s| {

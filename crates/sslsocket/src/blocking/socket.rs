@@ -339,7 +339,11 @@ impl SslSocket {
                     None => self.conn.handle_error(Error::Usage(UsageError::NotConnected)),
                 }
             }
-            Action::Resolve => self.resolve(),
+            Action::Resolve => {
+                if self.resolve_target() {
+                    self.resolve();
+                }
+            }
             Action::Connect { until } => {
                 if !self.advance_connect() {
                     if !block {
@@ -425,6 +429,16 @@ impl SslSocket {
             }
             Err(_) => self.conn.handle_error(Error::HostNotFound { host }),
         }
+    }
+
+    /// Through a SOCKS5 proxy that does not resolve names, the target's local lookup, before
+    /// the proxy's. Returns whether the connect goes on.
+    fn resolve_target(&mut self) -> bool {
+        let Some((host, port)) = self.conn.target_lookup() else { return true };
+        let addrs: Vec<SocketAddr> =
+            (host.as_str(), port).to_socket_addrs().map(Iterator::collect).unwrap_or_default();
+        self.conn.handle_target_resolved(&addrs);
+        !addrs.is_empty()
     }
 
     /// Checks the TCP connect. Returns whether anything changed.

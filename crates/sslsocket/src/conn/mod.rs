@@ -144,6 +144,9 @@ pub struct Connection {
     proxy_auth: Option<proxy::AuthHandler>,
     /// This connect was retried with the credentials the handler gave.
     proxy_retried: bool,
+    /// The target's address, looked up locally for a SOCKS5 proxy that does not resolve
+    /// names (`socks5://`).
+    target_addr: Option<std::net::SocketAddr>,
 }
 
 /// Ciphertext the engine may hold back in `out` before plaintext stops being encrypted.
@@ -221,6 +224,7 @@ impl Connection {
             proxy_timeout: Some(DEFAULT_PROXY_TIMEOUT),
             proxy_auth: None,
             proxy_retried: false,
+            target_addr: None,
         }
     }
 
@@ -725,6 +729,7 @@ impl Connection {
         self.negotiation = None;
         self.route = None;
         self.proxy_retried = false;
+        self.target_addr = None;
         self.seen = Seen::default();
         self.dry = false;
         self.read_buf.clear();

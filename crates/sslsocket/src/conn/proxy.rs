@@ -161,9 +161,42 @@ impl Connection {
     #[must_use]
     pub fn proxied_peer_address(&self) -> Option<Option<SocketAddr>> {
         self.route.as_ref()?;
+        if let Some(addr) = self.target_addr {
+            return Some(Some(addr));
+        }
         let host = self.host.as_deref().unwrap_or_default();
         let host = host.trim_start_matches('[').trim_end_matches(']');
         Some(host.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, self.peer_port)))
+    }
+
+    /// The target's host and port to look up locally before the proxy (the driver's part
+    /// of a SOCKS5 connect that resolves names locally, `socks5://`): `Some` in
+    /// HostLookupState until [`Connection::handle_target_resolved`]. `None` when the proxy
+    /// resolves names (`socks5h://`, HTTP), the target is an address, or there is no proxy.
+    #[must_use]
+    pub fn target_lookup(&self) -> Option<(String, u16)> {
+        let proxy = self.route.as_ref()?;
+        let host = self.host.as_deref()?;
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let local = proxy.kind() == ProxyType::Socks5Proxy && !proxy.remote_dns();
+        (local
+            && self.state == SocketState::HostLookupState
+            && self.target_addr.is_none()
+            && bare.parse::<IpAddr>().is_err())
+        .then(|| (host.to_owned(), self.peer_port))
+    }
+
+    /// The driver looked up [`Connection::target_lookup`]: the first address is the one the
+    /// SOCKS5 request names. None: the target's `HostNotFoundError`.
+    pub fn handle_target_resolved(&mut self, addrs: &[SocketAddr]) {
+        match addrs.first() {
+            Some(addr) => self.target_addr = Some(*addr),
+            None => {
+                let host = self.host.clone().unwrap_or_default();
+                self.dry = false;
+                self.fail(Error::HostNotFound { host });
+            }
+        }
     }
 
     /// Whether the proxy negotiation is in progress.
@@ -239,7 +272,9 @@ impl Connection {
             let (Some(negotiation), Some(proxy)) = (&mut self.negotiation, &self.route) else {
                 return;
             };
-            let host = self.host.as_deref().unwrap_or_default();
+            // A name resolved locally goes to the proxy as the address it resolved to.
+            let resolved = self.target_addr.map(|addr| addr.ip().to_string());
+            let host = resolved.as_deref().or(self.host.as_deref()).unwrap_or_default();
             let outcome = negotiation.parse(proxy, host, self.peer_port);
             match outcome {
                 Outcome::More => return,

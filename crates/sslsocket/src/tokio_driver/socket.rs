@@ -68,6 +68,9 @@ pub struct AsyncSslSocket {
     target: Option<(String, u16)>,
     /// The host lookup or TCP connect in progress, kept across cancelled awaits.
     dial: Option<Dial>,
+    /// The target's local lookup before a SOCKS5 proxy's (`Connection::target_lookup`),
+    /// kept across cancelled awaits.
+    target_lookup: Option<Boxed<Vec<SocketAddr>>>,
     waiters: Waiters,
 }
 
@@ -126,6 +129,7 @@ impl AsyncSslSocket {
             shutdown_started: false,
             target: None,
             dial: None,
+            target_lookup: None,
             waiters: Waiters::new(),
         }
     }
@@ -323,6 +327,7 @@ impl AsyncSslSocket {
         self.shutdown_started = false;
         self.target = None;
         self.dial = None;
+        self.target_lookup = None;
     }
 
     fn fail(&mut self, err: Error) -> Result<(), Error> {
@@ -443,6 +448,12 @@ impl AsyncSslSocket {
                 },
                 Action::Resolve => {
                     self.waiters.park(side, cx.waker());
+                    if self.poll_target_lookup(&mut own).is_pending() {
+                        return Poll::Pending;
+                    }
+                    if self.conn.state() != SocketState::HostLookupState {
+                        continue; // the target was not found
+                    }
                     if self.poll_lookup(&mut own).is_pending() {
                         return Poll::Pending;
                     }
@@ -508,6 +519,21 @@ impl AsyncSslSocket {
             }
             None => self.conn.handle_error(Error::HostNotFound { host }),
         }
+        Poll::Ready(())
+    }
+
+    /// Through a SOCKS5 proxy that does not resolve names, the target's local lookup, before
+    /// the proxy's (`Connection::target_lookup`).
+    fn poll_target_lookup(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some((host, port)) = self.conn.target_lookup() else { return Poll::Ready(()) };
+        let lookup = self.target_lookup.get_or_insert_with(|| {
+            Box::pin(
+                async move { Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect()) },
+            )
+        });
+        let Poll::Ready(result) = lookup.as_mut().poll(cx) else { return Poll::Pending };
+        self.target_lookup = None;
+        self.conn.handle_target_resolved(&result.unwrap_or_default());
         Poll::Ready(())
     }
 
