@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ssl_api::Role;
-use sslsocket::{Error, SslBackend, SslSocket};
+use sslsocket::{Error, NetworkProxy, SslBackend, SslSocket};
 
 use crate::cli::{ConnectArgs, Target};
 use crate::options::{self, Outgoing, Problem, Settings};
@@ -79,6 +79,8 @@ pub fn connect_once(
     }
     let mut socket = SslSocket::with_backend_handle(Arc::clone(backend));
     options::apply(&mut socket, settings);
+    let proxy = settings.proxy.clone().unwrap_or_else(|| NetworkProxy::from_env(&target.host));
+    socket.set_proxy(proxy);
     let deadline = Instant::now() + settings.timeout;
     let handshake = match settings.starttls {
         None => {
@@ -92,6 +94,7 @@ pub fn connect_once(
             }),
     };
     report.record_session(&socket, settings.ignore.as_ref());
+    report.proxy = socket.connect_proxy().and_then(NetworkProxy::url);
     match handshake {
         Ok(()) => {}
         Err(starttls::Failure::Socket(err)) => {

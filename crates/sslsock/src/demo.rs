@@ -308,6 +308,8 @@ fn client_settings(pki: &Pki) -> Settings {
         read_timeout: TIMEOUT,
         starttls: None,
         verify_given: false,
+        // The demo's servers are on loopback: the environment's proxy is not for them.
+        proxy: Some(sslsocket::NetworkProxy::no_proxy()),
     }
 }
 

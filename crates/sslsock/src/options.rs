@@ -49,6 +49,8 @@ pub struct Settings {
     /// `--verify` was given: on a server even `auto` is then a request for the client's
     /// certificate (QueryPeer), not the library default's "request one if you can".
     pub verify_given: bool,
+    /// `--proxy` (`none`: NoProxy); `None`: the environment's, as curl reads it.
+    pub proxy: Option<sslsocket::NetworkProxy>,
 }
 
 /// Settings of a client command (connect, probe).
@@ -59,6 +61,7 @@ pub struct Settings {
 pub fn client_settings(tls: &TlsArgs, client: &ClientArgs) -> Result<Settings, Problem> {
     let mut settings = settings(tls)?;
     settings.peer_name = client.peer_name.as_deref().map(to_ascii_host).transpose()?;
+    settings.proxy.clone_from(&client.proxy);
     Ok(settings)
 }
 
@@ -288,6 +291,7 @@ fn settings(tls: &TlsArgs) -> Result<Settings, Problem> {
         read_timeout: tls.read_timeout,
         verify_given: tls.verify.is_some(),
         starttls: tls.starttls,
+        proxy: None,
     })
 }
 
