@@ -221,7 +221,7 @@ pub struct ClientArgs {
     /// Send the bytes of FILE after the handshake (`-` = standard input).
     #[arg(long, value_name = "FILE")]
     pub send_file: Option<PathBuf>,
-    /// Connect through this proxy: socks5://[USER[:PASS]@]HOST[:PORT] (the target's name
+    /// Connect through this proxy: `socks5://[USER[:PASS]@]HOST[:PORT]` (the target's name
     /// resolved here), socks5h://… (resolved by the proxy) or http://… (CONNECT); `none` for a
     /// direct connection. Default, as curl: https_proxy / HTTPS_PROXY, else all_proxy /
     /// ALL_PROXY, unless no_proxy / NO_PROXY names the host.
