@@ -220,6 +220,39 @@ fn run_case(
     }
 }
 
+#[test]
+fn the_application_proxy_is_the_default_and_no_proxy_goes_direct() {
+    let scripts = Scripts::start();
+    let direct = TcpListener::bind("127.0.0.1:0").unwrap();
+    let direct_port = direct.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for mut stream in direct.incoming().flatten() {
+            let _ = stream.write_all(b"220 direct\r\n");
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let proxy = NetworkProxy::parse(&format!("http://127.0.0.1:{}", scripts.banner)).unwrap();
+    sslsocket::set_application_proxy(proxy.clone());
+    assert_eq!(sslsocket::application_proxy(), proxy);
+    let first_line = |set: Option<NetworkProxy>| {
+        let mut socket = SslSocket::new();
+        if let Some(set) = set {
+            socket.set_proxy(set);
+        }
+        socket.connect_to_host("127.0.0.1", direct_port);
+        socket.wait_for_connected(TIMEOUT).unwrap();
+        let line = read_line_blocking(&mut socket).unwrap();
+        (line, socket.connect_proxy().cloned())
+    };
+    let through = first_line(None);
+    let alone = first_line(Some(NetworkProxy::no_proxy()));
+    sslsocket::set_application_proxy(NetworkProxy::no_proxy());
+    let after = first_line(None);
+    assert_eq!(through, ("220 banner in the proxy's segment\r\n".to_owned(), Some(proxy)));
+    assert_eq!(alone, ("220 direct\r\n".to_owned(), None));
+    assert_eq!(after, ("220 direct\r\n".to_owned(), None));
+}
+
 // ---- the failure table -------------------------------------------------------------------
 
 #[test]

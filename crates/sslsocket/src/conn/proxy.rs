@@ -623,6 +623,52 @@ mod tests {
         }
     }
 
+    /// Every reply a hostile proxy can send, cut anywhere, ends in a typed outcome or asks for
+    /// more, and never holds more than the bound.
+    #[test]
+    fn hostile_replies_never_panic_and_stay_bounded() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let proxy =
+            NetworkProxy::parse("socks5://u:p@h:1").unwrap_or_else(|_| NetworkProxy::no_proxy());
+        let seeds: [&[u8]; 4] = [
+            &[5, 2, 1, 0, 5, 0, 0, 3, 9, b'l', b'o', b'c', b'a', b'l', 0, 80],
+            &[5, 0, 5, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 187],
+            b"HTTP/1.1 407 x\r\nProxy-Authenticate: Basic realm=\"r\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nrest",
+        ];
+        for round in 0..4000 {
+            let base = seeds[round % seeds.len()];
+            let mut input: Vec<u8> = base.to_vec();
+            for _ in 0..(next() % 4) {
+                let at = (next() as usize) % (input.len() + 1);
+                match next() % 3 {
+                    0 if at < input.len() => input[at] = next() as u8,
+                    1 => input.insert(at, next() as u8),
+                    _ => input.truncate(at),
+                }
+            }
+            let step = [Step::Socks5Method, Step::Socks5Auth, Step::Socks5Reply, Step::HttpReply]
+                [round % 4];
+            let mut negotiation = Negotiation { step, input: Vec::new() };
+            for chunk in input.chunks(1 + (next() as usize) % 7) {
+                negotiation.input.extend_from_slice(chunk);
+                for _ in 0..4 {
+                    match negotiation.parse(&proxy, "target.example", 443) {
+                        Outcome::Send(_) => {}
+                        _ => break,
+                    }
+                }
+                assert!(negotiation.input.len() <= MAX_REPLY + 8);
+            }
+        }
+    }
+
     #[test]
     fn a_realm_is_read_from_a_basic_challenge() {
         assert_eq!(realm_of("Basic realm=\"tiny proxy\"").as_deref(), Some("tiny proxy"));
