@@ -440,6 +440,10 @@ pub enum Error {
     /// ([`SocketSetupError::kind`] gives the socket error code).
     #[error("socket setup refused")]
     Socket(#[from] SocketSetupError),
+    /// The proxy failed, or refused the tunnel (the `Proxy*` codes; a SOCKS5 reply that
+    /// names the target's failure gives the target's code, see [`ProxyError`]).
+    #[error("proxy failed")]
+    Proxy(#[from] ProxyError),
 }
 
 /// Why a socket option, a descriptor or a bind was refused ([`Error::Socket`]): the value, not
@@ -495,6 +499,75 @@ impl SocketSetupError {
             | SocketSetupError::DescriptorState(_)
             | SocketSetupError::AdoptedState(_)
             | SocketSetupError::BindNotUnconnected => SocketErrorKind::OperationError,
+        }
+    }
+}
+
+/// Why a connection through a proxy failed ([`Error::Proxy`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The proxy asked for credentials it was not given, or refused those it was given
+    /// (`ProxyAuthenticationRequiredError`).
+    #[error("proxy {proxy} requires authentication")]
+    AuthenticationRequired {
+        /// The proxy's URL, without the password.
+        proxy: String,
+    },
+    /// The proxy refused the TCP connection (`ProxyConnectionRefusedError`).
+    #[error("proxy {proxy} refused the connection")]
+    ConnectionRefused {
+        /// The proxy's URL, without the password.
+        proxy: String,
+    },
+    /// The proxy's host name could not be resolved (`ProxyNotFoundError`).
+    #[error("proxy host {host} not found")]
+    NotFound {
+        /// The proxy's host name.
+        host: String,
+    },
+    /// The proxy closed the connection during the negotiation
+    /// (`ProxyConnectionClosedError`).
+    #[error("proxy closed the connection during the negotiation")]
+    ConnectionClosed,
+    /// The proxy did not answer in time (`ProxyConnectionTimeoutError`).
+    #[error("proxy did not answer within {millis} ms")]
+    Timeout {
+        /// The negotiation's timeout, in milliseconds.
+        millis: u64,
+    },
+    /// The proxy's reply is not the protocol's, refused the tunnel with a status or code that
+    /// names no target failure, or is too large (`ProxyProtocolError`).
+    #[error("proxy protocol error: {message}")]
+    Protocol {
+        /// What was wrong (for people; match on the kind).
+        message: String,
+    },
+    /// The SOCKS5 proxy reported that the target refused the connection (reply 0x05): the
+    /// target's `ConnectionRefusedError`.
+    #[error("the target refused the connection (socks5 reply 0x05)")]
+    TargetRefused,
+    /// The SOCKS5 proxy could not reach the target's host (reply 0x04, host unreachable):
+    /// the target's `HostNotFoundError`.
+    #[error("the proxy could not reach the target host (socks5 reply 0x04)")]
+    TargetNotFound,
+}
+
+impl ProxyError {
+    /// The socket error code.
+    #[must_use]
+    pub fn kind(&self) -> SocketErrorKind {
+        match self {
+            ProxyError::AuthenticationRequired { .. } => {
+                SocketErrorKind::ProxyAuthenticationRequiredError
+            }
+            ProxyError::ConnectionRefused { .. } => SocketErrorKind::ProxyConnectionRefusedError,
+            ProxyError::NotFound { .. } => SocketErrorKind::ProxyNotFoundError,
+            ProxyError::ConnectionClosed => SocketErrorKind::ProxyConnectionClosedError,
+            ProxyError::Timeout { .. } => SocketErrorKind::ProxyConnectionTimeoutError,
+            ProxyError::Protocol { .. } => SocketErrorKind::ProxyProtocolError,
+            ProxyError::TargetRefused => SocketErrorKind::ConnectionRefusedError,
+            ProxyError::TargetNotFound => SocketErrorKind::HostNotFoundError,
         }
     }
 }
@@ -560,6 +633,7 @@ impl Error {
             Error::Tls(_) => SocketErrorKind::SslInternalError,
             Error::Usage(_) => SocketErrorKind::OperationError,
             Error::Socket(setup) => setup.kind(),
+            Error::Proxy(proxy) => proxy.kind(),
         }
     }
 
@@ -594,6 +668,18 @@ impl Error {
             Error::Usage(usage) => usage.io_kind(),
             Error::Socket(SocketSetupError::UnsupportedOption { .. }) => io::ErrorKind::Unsupported,
             Error::Socket(_) => io::ErrorKind::InvalidInput,
+            Error::Proxy(ProxyError::Timeout { .. }) => io::ErrorKind::TimedOut,
+            Error::Proxy(ProxyError::ConnectionRefused { .. } | ProxyError::TargetRefused) => {
+                io::ErrorKind::ConnectionRefused
+            }
+            Error::Proxy(ProxyError::NotFound { .. } | ProxyError::TargetNotFound) => {
+                io::ErrorKind::NotFound
+            }
+            Error::Proxy(ProxyError::ConnectionClosed) => io::ErrorKind::ConnectionReset,
+            Error::Proxy(ProxyError::AuthenticationRequired { .. }) => {
+                io::ErrorKind::PermissionDenied
+            }
+            Error::Proxy(ProxyError::Protocol { .. }) => io::ErrorKind::InvalidData,
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod files;
 pub mod key;
 mod key_encryption;
 pub mod pipe;
+pub mod proxy;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
@@ -56,8 +57,9 @@ pub use certificate_text::CertificateExtension;
 pub use cipher::SslCipher;
 pub use config::SslConfiguration;
 pub use error::{
-    CertificateError, ConfigError, Error, SocketErrorKind, SocketSetupError, SslError,
+    CertificateError, ConfigError, Error, ProxyError, SocketErrorKind, SocketSetupError, SslError,
     SslErrorKind, TlsError, TlsErrorKind, UsageError,
 };
 pub use key::{EcCurve, KeyAlgorithm, KeyFormat, KeyType, SslKey};
+pub use proxy::{NetworkProxy, ProxyAuthenticator, ProxyType, ProxyUrlError};
 pub use types::{PauseMode, PeerVerifyMode, SocketState, SslMode, SslProtocol, TlsVersion};

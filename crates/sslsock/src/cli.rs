@@ -245,6 +245,12 @@ pub struct ClientArgs {
     /// Send the bytes of FILE after the handshake (`-` = standard input).
     #[arg(long, value_name = "FILE")]
     pub send_file: Option<PathBuf>,
+    /// Connect through this proxy: `socks5://[USER[:PASS]@]HOST[:PORT]` (the target's name
+    /// resolved here), socks5h://… (resolved by the proxy) or http://… (CONNECT); `none` for a
+    /// direct connection. Default, as curl: https_proxy / HTTPS_PROXY, else all_proxy /
+    /// ALL_PROXY, unless no_proxy / NO_PROXY names the host.
+    #[arg(long, value_name = "URL", value_parser = parse_proxy)]
+    pub proxy: Option<sslsocket::NetworkProxy>,
 }
 
 /// `HOST:PORT`.
@@ -389,6 +395,10 @@ fn parse_connect_target(text: &str) -> Result<Target, String> {
 
 fn parse_listen_target(text: &str) -> Result<Target, String> {
     parse_target(text, true)
+}
+
+fn parse_proxy(text: &str) -> Result<sslsocket::NetworkProxy, String> {
+    sslsocket::NetworkProxy::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_escaped(text: &str) -> Result<Payload, String> {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ssl_api::Role;
-use sslsocket::{BindMode, Error, NetworkLayerProtocol, SocketOption, SslBackend, SslSocket};
+use sslsocket::{
+    BindMode, Error, NetworkLayerProtocol, NetworkProxy, SocketOption, SslBackend, SslSocket,
+};
 
 use crate::cli::{ConnectArgs, NetArgs, Target};
 use crate::options::{self, Outgoing, Problem, Settings};
@@ -80,6 +82,8 @@ pub fn connect_once(
     }
     let mut socket = SslSocket::with_backend_handle(Arc::clone(backend));
     options::apply(&mut socket, settings);
+    let proxy = settings.proxy.clone().unwrap_or_else(|| NetworkProxy::from_env(&target.host));
+    socket.set_proxy(proxy);
     if let Err(err) = apply_net(&mut socket, &settings.net) {
         report.set_error(&err);
         return report;
@@ -97,6 +101,7 @@ pub fn connect_once(
             }),
     };
     report.record_session(&socket, settings.ignore.as_ref());
+    report.proxy = socket.connect_proxy().and_then(NetworkProxy::url);
     match handshake {
         Ok(()) => {}
         Err(starttls::Failure::Socket(err)) => {

@@ -309,6 +309,8 @@ fn client_settings(pki: &Pki) -> Settings {
         starttls: None,
         verify_given: false,
         net: crate::cli::NetArgs::default(),
+        // The demo's servers are on loopback: the environment's proxy is not for them.
+        proxy: Some(sslsocket::NetworkProxy::no_proxy()),
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Settings {
     pub verify_given: bool,
     /// `connect`'s socket options (`--bind`, `-4` / `-6`, `--keepalive`, `--no-delay`).
     pub net: NetArgs,
+    /// `--proxy` (`none`: NoProxy); `None`: the environment's, as curl reads it.
+    pub proxy: Option<sslsocket::NetworkProxy>,
 }
 
 /// Settings of a client command (connect, probe).
@@ -61,6 +63,7 @@ pub struct Settings {
 pub fn client_settings(tls: &TlsArgs, client: &ClientArgs) -> Result<Settings, Problem> {
     let mut settings = settings(tls)?;
     settings.peer_name = client.peer_name.as_deref().map(to_ascii_host).transpose()?;
+    settings.proxy.clone_from(&client.proxy);
     Ok(settings)
 }
 
@@ -291,6 +294,7 @@ fn settings(tls: &TlsArgs) -> Result<Settings, Problem> {
         verify_given: tls.verify.is_some(),
         starttls: tls.starttls,
         net: NetArgs::default(),
+        proxy: None,
     })
 }
 

@@ -22,6 +22,8 @@ pub struct ConnectionReport {
     pub protocol: Option<String>,
     pub cipher: Option<CipherInfo>,
     pub alpn: Option<String>,
+    /// The proxy the client went through, as a URL without the password (null: direct).
+    pub proxy: Option<String>,
     pub peer_certificate_chain: Vec<CertInfo>,
     pub ssl_errors: Vec<SslErrorInfo>,
     pub ignored_errors: Vec<SslErrorInfo>,
@@ -122,6 +124,7 @@ impl ConnectionReport {
             protocol: None,
             cipher: None,
             alpn: None,
+            proxy: None,
             peer_certificate_chain: Vec::new(),
             ssl_errors: Vec::new(),
             ignored_errors: Vec::new(),
@@ -228,6 +231,9 @@ impl ConnectionReport {
         let cipher = self.cipher.as_ref().map(|c| format!("{} ({} bits)", c.name, c.used_bits));
         t.row(vec![Cell::plain("cipher"), Cell::plain(or_dash(cipher.as_deref()))]);
         t.row(vec![Cell::plain("alpn"), Cell::plain(or_dash(self.alpn.as_deref()))]);
+        if let Some(proxy) = &self.proxy {
+            t.row(vec![Cell::plain("proxy"), Cell::plain(proxy)]);
+        }
         for (i, c) in self.peer_certificate_chain.iter().enumerate() {
             let label = if i == 0 { "peer chain" } else { "" };
             let text = format!("{i} {}  (issuer {}, until {})", c.subject, c.issuer, c.not_after);

@@ -978,3 +978,105 @@ fn a_peer_subject_with_control_characters_is_escaped_in_the_human_output() {
     let line = server.line_starting("127.0.0.1:");
     assert_no_control_characters("serve", &line);
 }
+
+// ---- proxies -------------------------------------------------------------------------------
+
+/// A one-connection HTTP CONNECT proxy: reads the request (recorded), connects to the target
+/// it names, answers 200 and relays both ways.
+fn connect_proxy() -> (u16, std::thread::JoinHandle<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let relay = std::thread::spawn(move || {
+        let (mut client, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            client.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        let authority = head.split(' ').nth(1).unwrap().to_owned();
+        let mut target = std::net::TcpStream::connect(authority).unwrap();
+        client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
+        let (mut from_client, mut to_target) =
+            (client.try_clone().unwrap(), target.try_clone().unwrap());
+        let up = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from_client, &mut to_target);
+            let _ = to_target.shutdown(std::net::Shutdown::Write);
+        });
+        let _ = std::io::copy(&mut target, &mut client);
+        let _ = client.shutdown(std::net::Shutdown::Write);
+        let _ = up.join();
+        head
+    });
+    (port, relay)
+}
+
+#[test]
+fn connect_goes_through_the_proxy_given_and_reports_it_without_the_password() {
+    let pki = Pki::new();
+    let (mut server, port) = serve(&pki, "good", &["--echo", "--once", "--json"]);
+    let (proxy_port, relay) = connect_proxy();
+    let ca = pki.path("ca.pem");
+    let proxy = format!("http://user:secret@127.0.0.1:{proxy_port}");
+    let (code, report) = connect_json(
+        port,
+        &["--cafile", &ca, "--peer-name", "localhost", "--send", "hi\\n", "--proxy", &proxy],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["encrypted"], true);
+    assert_eq!(report["received"], "hi\n");
+    assert_eq!(report["proxy"], format!("http://user@127.0.0.1:{proxy_port}"));
+    assert!(!report.to_string().contains("secret"), "{report}");
+    let request = relay.join().unwrap();
+    assert!(request.starts_with(&format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\n")), "{request}");
+    // user:secret in base64
+    assert!(request.contains("Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=\r\n"), "{request}");
+    assert_eq!(server.wait(), 0);
+}
+
+/// `sslsock connect` with `env` set (and nothing else of the proxy variables inherited).
+fn connect_with_env(port: u16, env: &[(&str, &str)], args: &[&str]) -> Value {
+    let target = format!("127.0.0.1:{port}");
+    let mut command = Command::new(BIN);
+    command.args(["connect", &target, "--json", "--no-system-ca", "--read-timeout", "0.5"]);
+    command.args(args);
+    for name in ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let out = command.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("no JSON ({e}): {text:?}"))
+}
+
+#[test]
+fn connect_honours_the_proxy_environment_as_curl_does_unless_told_none() {
+    let pki = Pki::new();
+    let ca = pki.path("ca.pem");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env_proxy = format!("socks5h://127.0.0.1:{closed}");
+    let args = ["--cafile", ca.as_str(), "--peer-name", "localhost"];
+    let report = connect_with_env(1, &[("https_proxy", &env_proxy)], &args);
+    assert_eq!(report["error"]["kind"], "ProxyConnectionRefusedError", "{report}");
+    assert_eq!(report["proxy"], env_proxy);
+    let report = connect_with_env(1, &[("ALL_PROXY", &env_proxy)], &args);
+    assert_eq!(report["error"]["kind"], "ProxyConnectionRefusedError", "{report}");
+    // no_proxy and --proxy none: direct, to the server.
+    let (mut server, port) = serve(&pki, "good", &["--echo", "--once"]);
+    let env = [("https_proxy", env_proxy.as_str()), ("no_proxy", "localhost,127.0.0.1")];
+    let report = connect_with_env(port, &env, &args);
+    assert_eq!(report["encrypted"], true, "{report}");
+    assert!(report["proxy"].is_null());
+    assert_eq!(server.wait(), 0);
+    let (mut server, port) = serve(&pki, "good", &["--echo", "--once"]);
+    let mut none = args.to_vec();
+    none.extend(["--proxy", "none"]);
+    let report = connect_with_env(port, &[("https_proxy", &env_proxy)], &none);
+    assert_eq!(report["encrypted"], true, "{report}");
+    assert!(report["proxy"].is_null());
+    assert_eq!(server.wait(), 0);
+    let (code, _, err) = sslsock(&["connect", "127.0.0.1:1", "--proxy", "ftp://x"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unsupported proxy scheme"), "{err}");
+}

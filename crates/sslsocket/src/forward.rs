@@ -67,6 +67,15 @@ macro_rules! forward_connection_api {
                 fn set_read_buffer_size(&mut self, size: usize);
                 fn set_handshake_timeout(&mut self, timeout: Option<std::time::Duration>);
                 fn set_disconnect_timeout(&mut self, timeout: Option<std::time::Duration>);
+                fn set_proxy(&mut self, proxy: ssl_api::NetworkProxy);
+                fn set_proxy_timeout(&mut self, timeout: Option<std::time::Duration>);
+                fn set_proxy_authentication_handler(
+                    &mut self,
+                    handler: impl Fn(&ssl_api::NetworkProxy, &mut ssl_api::ProxyAuthenticator)
+                        + Send
+                        + Sync
+                        + 'static
+                );
             }
 
             /// Whether TLS is usable in this process: some compiled-in backend is usable, and

@@ -91,6 +91,7 @@ mod net;
 /// Qt coverage: every QSslSocket / QAbstractSocket / QIODevice member and its Rust name.
 #[doc = include_str!("qt.md")]
 pub mod qt {}
+mod proxy;
 pub mod registry;
 mod server_settings;
 #[cfg(feature = "testing")]
@@ -101,8 +102,9 @@ mod unavailable;
 mod verify;
 
 pub use blocking::{Accepted, HandshakeFailure, SslServer, SslSocket, MAX_PENDING_PER_PEER};
-pub use conn::{Connection, Control, Event};
+pub use conn::{Connection, Control, Event, ProxyAuthenticationHandler};
 pub use net::{BindMode, NetworkLayerProtocol, SocketOption, SocketOptions};
+pub use proxy::{application_proxy, set_application_proxy};
 pub use registry::{
     active_backend, available_backends, set_active_backend, system_ca_certificates, BackendInfo,
 };
@@ -114,10 +116,11 @@ pub use ssl_api::key::{
 pub use ssl_api::{
     AlternativeName, CertificateError, CertificateExtension, ConfigError, DigestAlgorithm, EcCurve,
     EncodingFormat, Error, Feature, FeatureSet, KeyAlgorithm, KeyFormat, KeyLogHandler, KeyType,
-    PatternSyntax, PauseMode, PeerVerifyMode, PskAuthenticator, PskHandler, Purpose, Role,
-    SocketErrorKind, SocketSetupError, SocketState, SslBackend, SslCertificate, SslCipher,
-    SslConfiguration, SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind,
-    TlsVersion, UsageError, VerifyRequest,
+    NetworkProxy, PatternSyntax, PauseMode, PeerVerifyMode, ProxyAuthenticator, ProxyError,
+    ProxyType, ProxyUrlError, PskAuthenticator, PskHandler, Purpose, Role, SocketErrorKind,
+    SocketSetupError, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
+    SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
+    UsageError, VerifyRequest,
 };
 #[cfg(feature = "tokio")]
 pub use tokio_driver::{

@@ -583,9 +583,13 @@ macro_rules! socket_net_api {
                 }
             }
 
-            /// The peer's address, while connected.
+            /// The peer's address, while connected: through a proxy, the target's (see
+            /// [`Connection::proxied_peer_address`](crate::conn::Connection::proxied_peer_address)).
             #[must_use]
             pub fn peer_address(&self) -> Option<std::net::SocketAddr> {
+                if let Some(target) = self.conn.proxied_peer_address() {
+                    return target;
+                }
                 self.live_socket().and_then(|s| s.peer_addr().ok()).and_then(|a| a.as_socket())
             }
 

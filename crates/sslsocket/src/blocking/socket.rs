@@ -127,6 +127,7 @@ impl SslSocket {
         self.reset_transport();
         self.target = Some((host.to_owned(), port));
         self.conn.connect_to_host(host);
+        crate::proxy::route(&mut self.conn, port);
         self.skip_lookup_of_literal();
     }
 
@@ -149,7 +150,10 @@ impl SslSocket {
         self.reset_transport();
         self.target = Some((host.to_owned(), port));
         match registry::context_of(&self.conn, Role::Client) {
-            Ok(context) => self.conn.connect_to_host_encrypted(host, context),
+            Ok(context) => {
+                self.conn.connect_to_host_encrypted(host, context);
+                crate::proxy::route(&mut self.conn, port);
+            }
             Err(err) => {
                 self.conn.connect_to_host(host);
                 self.conn.handle_error(err);
@@ -159,13 +163,18 @@ impl SslSocket {
         self.skip_lookup_of_literal();
     }
 
-    /// An IP literal target needs no lookup: its one address goes straight to the connect.
+    /// An IP literal to dial (the target, or the proxy's address) needs no lookup: its one
+    /// address goes straight to the connect. Not when a SOCKS5 proxy wants the target's name
+    /// looked up here first.
     fn skip_lookup_of_literal(&mut self) {
-        let Some((host, port)) = &self.target else { return };
-        if let Some(ip) = crate::net::literal(host) {
-            self.addresses = self.net.candidates([SocketAddr::new(ip, *port)]).into();
+        if self.conn.target_lookup().is_some() || self.conn.state() != SocketState::HostLookupState
+        {
+            return;
+        }
+        let Some((host, port)) = self.conn.dial_target() else { return };
+        if let Some(ip) = crate::net::literal(&host) {
+            self.addresses = self.net.candidates([SocketAddr::new(ip, port)]).into();
             if self.addresses.is_empty() {
-                let host = host.clone();
                 self.conn.handle_error(Error::HostNotFound { host });
             } else {
                 self.conn.handle_host_found();
@@ -406,7 +415,11 @@ impl SslSocket {
                     None => self.conn.handle_error(Error::Usage(UsageError::NotConnected)),
                 }
             }
-            Action::Resolve => self.resolve(),
+            Action::Resolve => {
+                if self.resolve_target() {
+                    self.resolve();
+                }
+            }
             Action::Connect { until } => {
                 if !self.advance_connect() {
                     if !block {
@@ -485,7 +498,7 @@ impl SslSocket {
 
     /// Host lookup, then the connect to the first address.
     fn resolve(&mut self) {
-        let Some((host, port)) = self.target.clone() else {
+        let Some((host, port)) = self.conn.dial_target() else {
             return self.conn.handle_error(Error::Usage(UsageError::NotConnected));
         };
         match (host.as_str(), port).to_socket_addrs() {
@@ -500,6 +513,16 @@ impl SslSocket {
             }
             Err(_) => self.conn.handle_error(Error::HostNotFound { host }),
         }
+    }
+
+    /// Through a SOCKS5 proxy that does not resolve names, the target's local lookup, before
+    /// the proxy's. Returns whether the connect goes on.
+    fn resolve_target(&mut self) -> bool {
+        let Some((host, port)) = self.conn.target_lookup() else { return true };
+        let addrs: Vec<SocketAddr> =
+            (host.as_str(), port).to_socket_addrs().map(Iterator::collect).unwrap_or_default();
+        self.conn.handle_target_resolved(&addrs);
+        !addrs.is_empty()
     }
 
     /// Checks the TCP connect. Returns whether anything changed.

@@ -20,7 +20,7 @@ impl ReadBuffer {
         self.bytes.is_empty()
     }
 
-    #[cfg(test)]
+    /// Appends bytes (the target's first bytes that came with a proxy's reply).
     pub(crate) fn extend(&mut self, data: &[u8]) {
         self.bytes.extend(data);
     }

@@ -190,7 +190,8 @@ impl Connection {
             return result;
         }
         let transferring =
-            matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState);
+            matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
+                || self.negotiation.is_some();
         if transferring && !self.dry {
             return Action::Transfer;
         }
@@ -208,7 +209,9 @@ impl Connection {
         };
         match self.state {
             SocketState::HostLookupState => return Action::Resolve,
-            SocketState::ConnectingState => return Action::Connect { until },
+            SocketState::ConnectingState if self.negotiation.is_none() => {
+                return Action::Connect { until }
+            }
             _ => {}
         }
         // The engine may hold plaintext it has not announced (it decrypted the next record

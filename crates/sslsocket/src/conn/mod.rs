@@ -26,6 +26,7 @@ mod event;
 #[cfg(feature = "testing")]
 pub mod pair;
 mod policy;
+mod proxy;
 mod settings;
 mod tls;
 mod transport;
@@ -46,6 +47,9 @@ use self::drive::Seen;
 pub use self::drive::{Action, Wait};
 pub use self::event::Event;
 use self::policy::{Ignore, Verify};
+pub use self::proxy::{
+    ProxyAuthenticationHandler, DEFAULT_PROXY_TIMEOUT, MAX_REPLY as MAX_PROXY_REPLY,
+};
 
 /// The TLS side of the connection. Variants carry their own data.
 #[derive(Debug)]
@@ -139,6 +143,22 @@ pub struct Connection {
     /// The peer's close_notify (or, unencrypted, its end of stream) ends only its direction;
     /// ours stays open until `close_write` or `disconnect_from_host`.
     half_close: bool,
+
+    /// The proxy set for the next connect (`DefaultProxy`: the application's).
+    proxy: ssl_api::NetworkProxy,
+    /// The proxy the current connect goes through (`None`: directly).
+    route: Option<ssl_api::NetworkProxy>,
+    /// The target's port.
+    peer_port: u16,
+    /// The proxy negotiation in progress.
+    negotiation: Option<proxy::Negotiation>,
+    proxy_timeout: Option<Duration>,
+    proxy_auth: Option<proxy::AuthHandler>,
+    /// This connect was retried with the credentials the handler gave.
+    proxy_retried: bool,
+    /// The target's address, looked up locally for a SOCKS5 proxy that does not resolve
+    /// names (`socks5://`).
+    target_addr: Option<std::net::SocketAddr>,
 }
 
 /// Ciphertext the engine may hold back in `out` before plaintext stops being encrypted.
@@ -216,6 +236,14 @@ impl Connection {
             deadline: None,
             buffer_input: true,
             half_close: false,
+            proxy: ssl_api::NetworkProxy::default_proxy(),
+            route: None,
+            peer_port: 0,
+            negotiation: None,
+            proxy_timeout: Some(DEFAULT_PROXY_TIMEOUT),
+            proxy_auth: None,
+            proxy_retried: false,
+            target_addr: None,
         }
     }
 
@@ -482,12 +510,22 @@ impl Connection {
     }
 
     /// The transport is connected: ConnectedState, and the client handshake if an encrypted
-    /// connect was asked for.
+    /// connect was asked for. Through a proxy, the connection stays in ConnectingState while
+    /// the proxy negotiation runs (it moves bytes as in ConnectedState); `Connected` comes
+    /// once the tunnel to the target is up.
     pub fn handle_connected(&mut self, now: Instant) {
         if self.state != SocketState::ConnectingState {
             return;
         }
         self.dry = false;
+        if self.negotiation.is_none() && !self.start_negotiation(now) {
+            self.enter_connected(now);
+        }
+    }
+
+    /// Connected to the target (directly, or through the proxy's tunnel): ConnectedState,
+    /// `Connected`, and the client handshake of an encrypted connect.
+    fn enter_connected(&mut self, now: Instant) {
         self.set_state(SocketState::ConnectedState);
         self.emit(Event::Connected);
         if let Phase::Plain { connect_tls } = &mut self.phase {
@@ -601,6 +639,7 @@ impl Connection {
 
     /// Drops the connection at once, discarding pending writes.
     pub fn abort(&mut self) {
+        self.negotiation = None;
         self.write_buf.clear();
         self.out.clear();
         // What the engine decrypted stays readable after the session ends (an engine failure
@@ -681,6 +720,9 @@ impl Connection {
             if now >= deadline {
                 self.deadline = None;
                 self.dry = false;
+                if self.negotiation.is_some() {
+                    return self.proxy_timed_out();
+                }
                 self.fail(Error::Timeout { operation: "handshake" });
             }
         }
@@ -689,8 +731,12 @@ impl Connection {
     /// Something outside the connection failed: the transport (connect refused, reset, name
     /// not found…) or the engine context the driver was building for it. Ends the
     /// connection with `err`.
+    /// Through a proxy, a failure to resolve or connect to it is the proxy's
+    /// (`ProxyNotFoundError`, `ProxyConnectionRefusedError`), and one during the negotiation
+    /// is `ProxyConnectionClosedError`.
     pub fn handle_error(&mut self, err: Error) {
         self.dry = false;
+        let err = self.proxy_error_of(err);
         self.fail(err);
     }
 
@@ -706,6 +752,10 @@ impl Connection {
         self.handshake_errors.clear();
         self.deadline = None;
         self.verify = None;
+        self.negotiation = None;
+        self.route = None;
+        self.proxy_retried = false;
+        self.target_addr = None;
         self.seen = Seen::default();
         self.dry = false;
         self.read_buf.clear();

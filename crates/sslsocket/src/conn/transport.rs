@@ -13,6 +13,9 @@ impl Connection {
     /// Whether the transport should be read now.
     #[must_use]
     pub fn wants_read(&self) -> bool {
+        if self.negotiation.is_some() {
+            return !self.transport_eof;
+        }
         if self.transport_eof
             || !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
         {
@@ -40,6 +43,9 @@ impl Connection {
     /// Whether there is something to write to the transport now.
     #[must_use]
     pub fn wants_write(&self) -> bool {
+        if self.negotiation.is_some() {
+            return !self.out.is_empty();
+        }
         if self.write_failed.is_some()
             || !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState)
             || matches!(
@@ -99,6 +105,9 @@ impl Connection {
     pub fn handle_readable(&mut self, rd: &mut dyn io::Read, now: Instant) -> io::Result<usize> {
         if !self.wants_read() {
             return Err(io::ErrorKind::WouldBlock.into());
+        }
+        if self.negotiation.is_some() {
+            return self.read_proxy_reply(rd, now);
         }
         let room = self.read_room();
         let result = match &mut self.phase {
@@ -200,6 +209,11 @@ impl Connection {
     }
 
     fn transmit(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
+        if self.negotiation.is_some() {
+            // The proxy's request: what `out` holds, in clear.
+            let n = flush_out(&mut self.out, wr)?;
+            return if n == 0 { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(n) };
+        }
         if !matches!(self.state, SocketState::ConnectedState | SocketState::ClosingState) {
             return Err(io::ErrorKind::WouldBlock.into());
         }

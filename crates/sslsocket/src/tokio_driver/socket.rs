@@ -69,6 +69,9 @@ pub struct AsyncSslSocket {
     target: Option<(String, u16)>,
     /// The host lookup or TCP connect in progress, kept across cancelled awaits.
     dial: Option<Dial>,
+    /// The target's local lookup before a SOCKS5 proxy's (`Connection::target_lookup`),
+    /// kept across cancelled awaits.
+    target_lookup: Option<Boxed<Vec<SocketAddr>>>,
     waiters: Waiters,
     net: crate::net::Net,
 }
@@ -165,6 +168,7 @@ impl AsyncSslSocket {
             shutdown_started: false,
             target: None,
             dial: None,
+            target_lookup: None,
             waiters: Waiters::new(),
             net: crate::net::Net::default(),
         }
@@ -280,6 +284,7 @@ impl AsyncSslSocket {
     pub async fn connect_to_host(&mut self, host: &str, port: u16) -> Result<(), Error> {
         self.reset();
         self.conn.connect_to_host(host);
+        crate::proxy::route(&mut self.conn, port);
         self.target = Some((host.to_owned(), port));
         self.skip_lookup_of_literal();
         self.dispatch();
@@ -306,22 +311,24 @@ impl AsyncSslSocket {
         self.connect_to_host_encrypted(&address.ip().to_string(), address.port()).await
     }
 
-    /// An IP literal target needs no lookup: its one address goes straight to the connect
-    /// (HostLookupState and `HostFound` pass at once, as in Qt).
+    /// An IP literal to dial (the target, or the proxy's address) needs no lookup: its one
+    /// address goes straight to the connect (HostLookupState and `HostFound` pass at once, as
+    /// in Qt). Not when a SOCKS5 proxy wants the target's name looked up here first.
     fn skip_lookup_of_literal(&mut self) {
-        let Some((host, port)) = &self.target else { return };
-        let Some(ip) = crate::net::literal(host) else { return };
-        let mut addrs = self.net.candidates([std::net::SocketAddr::new(ip, *port)]).into_iter();
+        if self.conn.target_lookup().is_some() || self.conn.state() != SocketState::HostLookupState
+        {
+            return;
+        }
+        let Some((host, port)) = self.conn.dial_target() else { return };
+        let Some(ip) = crate::net::literal(&host) else { return };
+        let mut addrs = self.net.candidates([std::net::SocketAddr::new(ip, port)]).into_iter();
         match addrs.next() {
             Some(first) => {
                 self.conn.handle_host_found();
                 let attempt = connect_attempt(&mut self.net, first);
                 self.dial = Some(Dial::Connect { attempt, rest: addrs });
             }
-            None => {
-                let host = host.clone();
-                self.conn.handle_error(Error::HostNotFound { host });
-            }
+            None => self.conn.handle_error(Error::HostNotFound { host }),
         }
     }
 
@@ -335,7 +342,10 @@ impl AsyncSslSocket {
     pub async fn connect_to_host_encrypted(&mut self, host: &str, port: u16) -> Result<(), Error> {
         self.reset();
         match registry::context_of(&self.conn, Role::Client) {
-            Ok(context) => self.conn.connect_to_host_encrypted(host, context),
+            Ok(context) => {
+                self.conn.connect_to_host_encrypted(host, context);
+                crate::proxy::route(&mut self.conn, port);
+            }
             Err(err) => {
                 self.conn.connect_to_host(host);
                 return self.fail(err);
@@ -460,6 +470,7 @@ impl AsyncSslSocket {
         self.shutdown_started = false;
         self.target = None;
         self.dial = None;
+        self.target_lookup = None;
     }
 
     fn fail(&mut self, err: Error) -> Result<(), Error> {
@@ -580,6 +591,12 @@ impl AsyncSslSocket {
                 },
                 Action::Resolve => {
                     self.waiters.park(side, cx.waker());
+                    if self.poll_target_lookup(&mut own).is_pending() {
+                        return Poll::Pending;
+                    }
+                    if self.conn.state() != SocketState::HostLookupState {
+                        continue; // the target was not found
+                    }
                     if self.poll_lookup(&mut own).is_pending() {
                         return Poll::Pending;
                     }
@@ -633,7 +650,7 @@ impl AsyncSslSocket {
 
     /// HostLookupState: the lookup of the target, started on first call.
     fn poll_lookup(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some((host, port)) = self.target.clone() else {
+        let Some((host, port)) = self.conn.dial_target() else {
             self.conn.handle_error(Error::Usage(UsageError::NotConnected));
             return Poll::Ready(());
         };
@@ -655,6 +672,21 @@ impl AsyncSslSocket {
             }
             None => self.conn.handle_error(Error::HostNotFound { host }),
         }
+        Poll::Ready(())
+    }
+
+    /// Through a SOCKS5 proxy that does not resolve names, the target's local lookup, before
+    /// the proxy's (`Connection::target_lookup`).
+    fn poll_target_lookup(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some((host, port)) = self.conn.target_lookup() else { return Poll::Ready(()) };
+        let lookup = self.target_lookup.get_or_insert_with(|| {
+            Box::pin(
+                async move { Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect()) },
+            )
+        });
+        let Poll::Ready(result) = lookup.as_mut().poll(cx) else { return Poll::Pending };
+        self.target_lookup = None;
+        self.conn.handle_target_resolved(&result.unwrap_or_default());
         Poll::Ready(())
     }
 
