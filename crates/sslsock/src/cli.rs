@@ -107,7 +107,7 @@ pub struct ConnectArgs {
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Socket options")]
 pub struct NetArgs {
-    /// Go out from ADDR[:PORT] (bind before connect; no port or 0: one the system picks; an
+    /// Go out from `ADDR[:PORT]` (bind before connect; no port or 0: one the system picks; an
     /// IPv6 address in brackets when a port follows: `[::1]:5000`).
     #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_bind)]
     pub bind: Option<std::net::SocketAddr>,

@@ -875,7 +875,7 @@ impl Connection {
     }
 
     /// The bytes to write to the transport, once and without waiting, before closing it
-    /// ([`Action::Close`](crate::conn::Action::Close)): after a failed handshake, the
+    /// ([`Action::Close`]): after a failed handshake, the
     /// engine's alert; empty otherwise.
     pub fn take_farewell(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.farewell)
