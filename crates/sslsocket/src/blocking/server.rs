@@ -24,8 +24,9 @@ const WAKER: Token = Token(1);
 /// Handshakes get tokens from here on.
 const FIRST_HANDSHAKE: usize = 2;
 
-/// The most handshakes one peer address may have in progress on an [`SslServer`]; its oldest
-/// is evicted when a new one comes (a slowloris from one address cannot take every slot).
+/// The most handshakes one peer address may have in progress on an [`SslServer`] (and on an
+/// `AsyncSslServer`); its oldest is evicted when a new one comes (a slowloris from one
+/// address cannot take every slot).
 pub const MAX_PENDING_PER_PEER: usize = 64;
 
 /// A handshake that did not complete.
@@ -91,9 +92,10 @@ impl SslServer {
         "listen",
         "The most handshakes in progress at once (default 1024, a few tens of KiB and one \
          descriptor each); when it is reached, the oldest handshake in progress is evicted \
-         (closed, with no outcome) so that a new client is never kept waiting by slow ones. A peer address has at most `MAX_PENDING_PER_PEER` (64) handshakes in progress, \
-         its oldest evicted likewise. As many finished handshakes may wait for `accept`; \
-         beyond them, clients wait in the listen backlog."
+         (closed, with no outcome) so that a new client is never kept waiting by slow ones. A \
+         peer address has at most `MAX_PENDING_PER_PEER` (64) handshakes in progress, its \
+         oldest evicted likewise. As many finished handshakes may wait for `accept`; beyond \
+         them, clients wait in the listen backlog."
     );
 
     /// A server on `backend`.
