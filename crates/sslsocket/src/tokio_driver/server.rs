@@ -33,8 +33,8 @@ pub enum AsyncAccepted {
 /// its handshake within the timeout is dropped. The bounds are the blocking
 /// [`crate::SslServer`]'s: at most `max_pending_handshakes` handshakes are in progress, and
 /// when a new client comes at the bound the oldest in progress is evicted (slowloris clients
-/// that drip a ClientHello cannot keep a good client out); one peer address has at most
-/// [`MAX_PENDING_PER_PEER`] of them, its oldest evicted likewise. As many finished handshakes
+/// that drip a ClientHello cannot keep a good client out), the oldest of the new client's own
+/// address when that address has [`MAX_PENDING_PER_PEER`] or more. As many finished handshakes
 /// may wait to be taken by `accept`; beyond them the rest wait in the listen backlog.
 /// Must be used inside a tokio runtime with the time driver enabled.
 pub struct AsyncSslServer {
@@ -54,10 +54,10 @@ impl AsyncSslServer {
         "bind",
         "The most handshakes in progress at once (default 1024, a few tens of KiB and one \
          descriptor each); when it is reached, the oldest handshake in progress is evicted \
-         (closed, with no outcome) so that a new client is never kept waiting by slow ones. A \
-         peer address has at most `MAX_PENDING_PER_PEER` (64) handshakes in progress, its \
-         oldest evicted likewise. As many finished handshakes may wait for `accept`; beyond \
-         them, clients wait in the listen backlog."
+         (closed, with no outcome) so that a new client is never kept waiting by slow ones: the \
+         oldest of the new client's own address when that address has \
+         `MAX_PENDING_PER_PEER` (64) or more in progress. As many finished handshakes may \
+         wait for `accept`; beyond them, clients wait in the listen backlog."
     );
 
     /// A server on `backend`.
@@ -192,18 +192,19 @@ impl InProgress {
         }
     }
 
-    /// Makes room for a handshake from `ip` (the global bound `max`, then the peer's own),
-    /// evicting the oldest; then starts `handshake(id)` and records it. Both under the
-    /// registry's lock, so the task cannot finish before it is recorded.
+    /// Makes room for a handshake from `ip` at the bound `max`, evicting the oldest (of
+    /// `ip`'s own when it has its share or more); then starts `handshake(id)` and records it.
+    /// Both under the registry's lock, so the task cannot finish before it is recorded.
     fn start<F>(&mut self, ip: IpAddr, max: usize, handshake: impl FnOnce(u64) -> F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         if self.tasks.len() >= max {
-            self.evict_oldest(|_| true);
-        }
-        if self.tasks.values().filter(|(peer, _)| *peer == ip).count() >= MAX_PENDING_PER_PEER {
-            self.evict_oldest(|peer| peer == ip);
+            if self.tasks.values().filter(|(peer, _)| *peer == ip).count() >= MAX_PENDING_PER_PEER {
+                self.evict_oldest(|peer| peer == ip);
+            } else {
+                self.evict_oldest(|_| true);
+            }
         }
         let id = self.next_id;
         self.next_id += 1;
