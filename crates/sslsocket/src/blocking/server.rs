@@ -24,8 +24,11 @@ const WAKER: Token = Token(1);
 /// Handshakes get tokens from here on.
 const FIRST_HANDSHAKE: usize = 2;
 
-/// The most handshakes one peer address may have in progress on an [`SslServer`]; its oldest
-/// is evicted when a new one comes (a slowloris from one address cannot take every slot).
+/// A peer address's share of the handshakes in progress on an [`SslServer`] (and on an
+/// `AsyncSslServer`): when the bound is reached and a new client comes from an address with
+/// this many in progress or more, that address's oldest is evicted, not someone else's (a
+/// slowloris from one address cannot take every slot). Below the bound nothing is evicted,
+/// so a burst from one address (a proxy, a load test) is served in full.
 pub const MAX_PENDING_PER_PEER: usize = 64;
 
 /// A handshake that did not complete.
@@ -55,11 +58,11 @@ pub enum Accepted {
 /// clients are served whether or not `accept` is being called and a stalled client delays
 /// no one. At most `max_pending_handshakes` handshakes are in progress: when a new client
 /// comes at the bound, the oldest in progress is evicted (slowloris clients that drip a
-/// ClientHello cannot keep a good client out), and one peer address has at most
-/// [`MAX_PENDING_PER_PEER`] of them. As many finished handshakes may wait to be taken by
-/// `accept`; beyond them the rest wait in the listen backlog. The handshakes' CPU work is
-/// done on that one thread (the tokio [`crate::AsyncSslServer`] spreads it over the runtime's
-/// workers).
+/// ClientHello cannot keep a good client out), the oldest of the new client's own address
+/// when that address has [`MAX_PENDING_PER_PEER`] or more. As many finished handshakes may
+/// wait to be taken by `accept`; beyond them the rest wait in the listen backlog. The
+/// handshakes' CPU work is done on that one thread (the tokio [`crate::AsyncSslServer`]
+/// spreads it over the runtime's workers).
 pub struct SslServer {
     settings: ServerSettings<SslSocket>,
     running: Option<Running>,
@@ -91,9 +94,10 @@ impl SslServer {
         "listen",
         "The most handshakes in progress at once (default 1024, a few tens of KiB and one \
          descriptor each); when it is reached, the oldest handshake in progress is evicted \
-         (closed, with no outcome) so that a new client is never kept waiting by slow ones. A peer address has at most `MAX_PENDING_PER_PEER` (64) handshakes in progress, \
-         its oldest evicted likewise. As many finished handshakes may wait for `accept`; \
-         beyond them, clients wait in the listen backlog."
+         (closed, with no outcome) so that a new client is never kept waiting by slow ones: the \
+         oldest of the new client's own address when that address has \
+         `MAX_PENDING_PER_PEER` (64) or more in progress. As many finished handshakes may \
+         wait for `accept`; beyond them, clients wait in the listen backlog."
     );
 
     /// A server on `backend`.
@@ -345,14 +349,16 @@ impl Acceptor {
                 },
             };
             backoff.reset();
-            // At a bound, the oldest handshake in progress makes room (of this peer's, when
-            // the peer is at its own bound).
+            // At the bound, the oldest handshake in progress makes room: this peer's own when
+            // it has its share or more, so that one address cannot take every slot.
             if handshakes.len() >= self.settings.max_pending {
-                self.evict_oldest(handshakes, |_| true);
-            }
-            let ip = peer.ip();
-            if handshakes.values().filter(|h| h.peer.ip() == ip).count() >= MAX_PENDING_PER_PEER {
-                self.evict_oldest(handshakes, |h| h.peer.ip() == ip);
+                let ip = peer.ip();
+                if handshakes.values().filter(|h| h.peer.ip() == ip).count() >= MAX_PENDING_PER_PEER
+                {
+                    self.evict_oldest(handshakes, |h| h.peer.ip() == ip);
+                } else {
+                    self.evict_oldest(handshakes, |_| true);
+                }
             }
             self.pending.fetch_add(1, Ordering::AcqRel);
             let settings = &self.settings;
