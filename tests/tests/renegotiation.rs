@@ -87,6 +87,11 @@ fn blocking(
     if matches!(reader.read_line(&mut line), Ok(1..)) {
         assert_eq!(line, "bye\n");
         lines += 1;
+        // A server that ends the connection over a refusal may have sent "bye" first: the
+        // end comes with the next read.
+        if !backend.features().contains(Feature::Renegotiation) {
+            let _ = reader.read_line(&mut String::new());
+        }
     }
     let socket = reader.into_inner();
     (lines, socket.fatal_error().cloned())
@@ -122,6 +127,10 @@ async fn tokio(
     if matches!(read, Ok(1..)) {
         assert_eq!(line, "bye\n");
         lines += 1;
+        if !backend.features().contains(Feature::Renegotiation) {
+            let mut rest = String::new();
+            let _ = tokio::time::timeout(TIMEOUT, reader.read_line(&mut rest)).await.unwrap();
+        }
     }
     let socket = reader.into_inner();
     (lines, socket.fatal_error().cloned())
@@ -170,10 +179,11 @@ fn a_renegotiation_request_is_answered_or_refused_as_the_backend_declares() {
             } else {
                 // Refused (a no_renegotiation warning alert): OpenSSL's server answers with a
                 // fatal handshake_failure alert, a typed error here, and nothing hangs.
-                assert_eq!(
-                    lines,
-                    REQUESTS,
-                    "{} {driver}: the line before the refusal",
+                // The line before the request arrives; "bye" too when the server sent it
+                // before it read the refusal.
+                assert!(
+                    (REQUESTS..=REQUESTS + 1).contains(&lines),
+                    "{} {driver}: {lines} lines around the refusal",
                     backend.name()
                 );
                 match &error {

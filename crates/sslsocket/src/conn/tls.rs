@@ -261,6 +261,7 @@ impl Connection {
                 Ok(n) => {
                     moved += n;
                     refreshed = false;
+                    self.app_data_seen = true;
                     // The engine may have decrypted more than it announced on the way.
                     self.engine_counted = false;
                     self.engine_plaintext = self.engine_plaintext.saturating_sub(n);
@@ -271,6 +272,7 @@ impl Connection {
                         Ok(status) => {
                             self.engine_counted = true;
                             self.engine_plaintext = status.plaintext_bytes_to_read;
+                            self.app_data_seen |= status.plaintext_bytes_to_read > 0;
                             self.peer_closed |= status.peer_has_closed;
                             if status.plaintext_bytes_to_read == 0 {
                                 break;
