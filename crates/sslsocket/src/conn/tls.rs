@@ -180,6 +180,9 @@ impl Connection {
     /// client's certificate after the client's Finished; in TLS 1.2 the same rejection comes
     /// inside the handshake): a handshake failure naming the alert, whatever the version.
     pub(super) fn fail_encrypted(&mut self, err: TlsError) {
+        // Data the engine decrypted before the alert (in the same batch of records) counts:
+        // it stays readable after the failure anyway (`abort` keeps it).
+        let _ = self.spill_plaintext(usize::MAX);
         if err.kind == TlsErrorKind::AlertReceived && !self.app_data_seen {
             self.fail(Error::Handshake(err));
         } else {
