@@ -2,7 +2,8 @@
 //! servers (the blocking `SslServer` and the tokio `AsyncSslServer`) evict their oldest
 //! handshake in progress when their bound is reached (a peer's own oldest when it has
 //! `MAX_PENDING_PER_PEER` or more), so a good client still gets in while a thousand of them
-//! are open, on every backend, and one address cannot take every slot.
+//! are open, on every backend, and one address cannot take every slot; `close` ends the
+//! handshakes in progress on both.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::io::{ErrorKind, Read, Write};
@@ -221,5 +222,57 @@ fn one_peer_address_cannot_hold_more_than_its_share_of_the_async_servers_pending
         let first = slowloris([127, 0, 0, 1].into(), port, PER_PEER_BOUND - OTHER_PEER + EXTRA);
         check_per_peer_eviction(&other, &first, EXTRA);
         server.close();
+    });
+}
+
+/// Handshakes in progress when a server is closed, and how long each client waits for its end.
+const AT_CLOSE: usize = 5;
+
+/// `close` aborts the handshakes in progress: their clients see the connection end at once,
+/// not when the handshake timeout (here a minute) would have ended them.
+fn check_closed_at_close(pending: &[TcpStream]) {
+    for (i, s) in pending.iter().enumerate() {
+        assert!(
+            closed_by_server(s, Duration::from_secs(2)),
+            "handshake {i} in progress still open 2 s after close"
+        );
+    }
+}
+
+#[test]
+fn closing_the_server_ends_its_handshakes_in_progress() {
+    on_each_backend(|backend| {
+        let identity = Authority::root("slowloris root").leaf(&["localhost"]);
+        let mut server = SslServer::with_backend_handle(backend);
+        server.set_ssl_configuration(identity.server_config());
+        server.set_handshake_timeout(NO_TIMEOUT);
+        server.listen("127.0.0.1:0").unwrap();
+        let port = server.local_address().unwrap().port();
+        let pending = slowloris([127, 0, 0, 1].into(), port, AT_CLOSE);
+        // Taken from the backlog and started before the close.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!closed_by_server(&pending[0], Duration::from_millis(1)), "closed before close");
+        server.close();
+        check_closed_at_close(&pending);
+    });
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn closing_the_async_server_ends_its_handshakes_in_progress() {
+    use sslsocket::AsyncSslServer;
+    on_each_backend(|backend| {
+        let rt = sslsocket_tests::load::runtime();
+        let identity = Authority::root("slowloris root").leaf(&["localhost"]);
+        let mut server = AsyncSslServer::with_backend_handle(backend);
+        server.set_ssl_configuration(identity.server_config());
+        server.set_handshake_timeout(NO_TIMEOUT);
+        rt.block_on(server.bind("127.0.0.1:0")).unwrap();
+        let port = server.local_address().unwrap().port();
+        let pending = slowloris([127, 0, 0, 1].into(), port, AT_CLOSE);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!closed_by_server(&pending[0], Duration::from_millis(1)), "closed before close");
+        server.close();
+        check_closed_at_close(&pending);
     });
 }

@@ -46,6 +46,7 @@ struct Running {
     local_addr: SocketAddr,
     results: UnboundedReceiver<(AsyncAccepted, OwnedSemaphorePermit)>,
     acceptor: JoinHandle<()>,
+    shared: Arc<Shared>,
 }
 
 impl AsyncSslServer {
@@ -84,8 +85,9 @@ impl AsyncSslServer {
             results: tx,
             waiting_room: Arc::new(Semaphore::new(max_pending)),
         };
-        let acceptor = tokio::spawn(accept_loop(listener, Arc::new(shared)));
-        self.running = Some(Running { local_addr, results: rx, acceptor });
+        let shared = Arc::new(shared);
+        let acceptor = tokio::spawn(accept_loop(listener, shared.clone()));
+        self.running = Some(Running { local_addr, results: rx, acceptor, shared });
         Ok(())
     }
 
@@ -103,10 +105,21 @@ impl AsyncSslServer {
         self.local_address()
     }
 
-    /// Stops listening; handshakes in progress finish and their results are dropped.
+    /// Stops listening, as [`crate::SslServer::close`] does: the listener is closed,
+    /// handshakes still in progress are aborted (their tasks end and their sockets are
+    /// dropped, so their clients see the connection end), and finished handshakes not yet
+    /// taken by `accept` / `accept_next` are dropped with their sockets. Sockets already taken
+    /// are not affected. The tasks end at their next await, on the runtime's workers.
     pub fn close(&mut self) {
         if let Some(running) = self.running.take() {
             running.acceptor.abort();
+            // A handshake that has its outcome waits for a permit: closing the waiting room
+            // ends that wait too.
+            running.shared.waiting_room.close();
+            let tasks = std::mem::take(&mut running.shared.in_progress().tasks);
+            for (_, task) in tasks.into_values() {
+                task.abort();
+            }
         }
     }
 
