@@ -5,15 +5,22 @@
 //! `wait_for_encrypted` may succeed and the alert comes with the first read (or after a write
 //! the closed peer refused): the error is the same, and no application byte comes back.
 //! (The interop table, tests/interop.rs, has the same rows against gnutls-serv.)
+//!
+//! The alert is also an event (issue 15, item 6): `Event::AlertReceived` with the number the
+//! error names (handshake_failure in TLS 1.2, certificate_required in TLS 1.3), on every
+//! backend that declares `Feature::Alerts`, and none on the others.
 #![cfg(feature = "tokio")] // both drivers are tested side by side
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::io::{Read, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use conformance::pki::Authority;
-use sslsocket::{AsyncSslSocket, Error, SocketErrorKind, SslBackend, SslSocket, TlsErrorKind};
+use sslsocket::{
+    AlertLevel, AsyncSslSocket, Error, Event, Feature, SocketErrorKind, SslBackend, SslSocket,
+    TlsErrorKind,
+};
 use sslsocket_tests::peers::{self, arg, args, Peer, PemDir};
 use sslsocket_tests::{client_config, on_each_backend};
 
@@ -39,20 +46,58 @@ fn s_server(dir: &PemDir, ca: &Authority, version: &str) -> (Peer, u16) {
     .unwrap()
 }
 
-/// The error must be a handshake failure naming an alert the server sent.
-fn assert_handshake_failure(err: Option<&Error>, who: &str) {
-    match err {
+/// The error must be a handshake failure naming an alert the server sent; `events` has the
+/// `AlertReceived` event for it where the backend declares `Alerts` (and none elsewhere).
+fn assert_handshake_failure(
+    backend: &Arc<dyn SslBackend>,
+    err: Option<&Error>,
+    events: &[Event],
+    who: &str,
+) {
+    let tls = match err {
         Some(err @ Error::Handshake(tls)) => {
             assert_eq!(err.kind(), SocketErrorKind::SslHandshakeFailedError, "{who}");
             assert_eq!(tls.kind, TlsErrorKind::AlertReceived, "{who}: {tls:?}");
-            println!("{who}: {:?} ({:?}: {})", err.kind(), tls.kind, tls.message);
+            tls
         }
         other => panic!("{who}: expected a handshake failure naming the alert, got {other:?}"),
+    };
+    let received: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::AlertReceived(alert) => Some(alert),
+            _ => None,
+        })
+        .collect();
+    if backend.features().contains(Feature::Alerts) {
+        let code = tls.alert.unwrap_or_else(|| panic!("{who}: the error names no alert: {tls:?}"));
+        assert!(
+            matches!(received.as_slice(), [a] if a.level == AlertLevel::Fatal && a.code == code),
+            "{who}: events {events:?}"
+        );
+        println!(
+            "{who}: {:?} ({:?}: {}); event: {}",
+            err.map(Error::kind),
+            tls.kind,
+            tls.message,
+            received[0]
+        );
+    } else {
+        assert!(received.is_empty(), "{who}: Alerts not declared, yet {received:?}");
+        println!(
+            "{who}: {:?} ({:?}: {}); no event (Alerts not declared)",
+            err.map(Error::kind),
+            tls.kind,
+            tls.message
+        );
     }
 }
 
 fn blocking(backend: &Arc<dyn SslBackend>, ca: &Authority, port: u16, who: &str) {
     let mut socket = SslSocket::with_backend_handle(backend.clone());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let record = events.clone();
+    socket.set_event_handler(move |event, _| record.lock().unwrap().push(event.clone()));
     socket.set_ssl_configuration(client_config(&ca.certificate));
     socket.set_read_timeout(Some(TIMEOUT));
     socket.connect_to_host_encrypted_with_peer_name("127.0.0.1", port, "localhost");
@@ -64,12 +109,14 @@ fn blocking(backend: &Arc<dyn SslBackend>, ca: &Authority, port: u16, who: &str)
             .and_then(|()| socket.read(&mut answer));
         assert!(!matches!(exchanged, Ok(1..)), "{who}: the server answered: {exchanged:?}");
     }
-    assert_handshake_failure(socket.error(), who);
+    let events = events.lock().unwrap().clone();
+    assert_handshake_failure(backend, socket.error(), &events, who);
 }
 
 async fn tokio(backend: &Arc<dyn SslBackend>, ca: &Authority, port: u16, who: &str) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut socket = AsyncSslSocket::with_backend_handle(backend.clone());
+    let mut stream = socket.events();
     socket.set_ssl_configuration(client_config(&ca.certificate));
     let connect = socket.connect_to_host_encrypted_with_peer_name("127.0.0.1", port, "localhost");
     if tokio::time::timeout(TIMEOUT, connect).await.unwrap().is_ok() {
@@ -82,7 +129,11 @@ async fn tokio(backend: &Arc<dyn SslBackend>, ca: &Authority, port: u16, who: &s
         let exchanged = tokio::time::timeout(TIMEOUT, exchange).await.unwrap();
         assert!(!matches!(exchanged, Ok(1..)), "{who}: the server answered: {exchanged:?}");
     }
-    assert_handshake_failure(socket.error(), who);
+    let mut events = Vec::new();
+    while let Some(event) = stream.try_recv() {
+        events.push(event);
+    }
+    assert_handshake_failure(backend, socket.error(), &events, who);
 }
 
 #[test]

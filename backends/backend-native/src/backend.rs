@@ -47,6 +47,11 @@ const CLIENT_TLS13: bool = !cfg!(target_vendor = "apple");
 /// answer.
 const SERVER_ALPN: bool = !cfg!(target_vendor = "apple");
 
+/// Whether received alerts are named (`Feature::Alerts`): where native-tls wraps OpenSSL, the
+/// error stack carries the alert's number (reason 1000 + number, see `error.rs`); SChannel
+/// and Security.framework errors carry none this crate can read.
+const ALERTS: bool = !cfg!(any(target_os = "windows", target_vendor = "apple"));
+
 /// The native-tls backend: whatever TLS library the platform has, through native-tls 0.2
 /// (OpenSSL on Linux and the BSDs, Security.framework on Apple platforms, SChannel on Windows).
 ///
@@ -162,8 +167,9 @@ impl SslBackend for NativeBackend {
         ]
         .into_iter()
         .collect::<FeatureSet>();
-        if SERVER_ALPN {
-            features.with(Feature::ServerSideAlpn)
+        let features = if SERVER_ALPN { features.with(Feature::ServerSideAlpn) } else { features };
+        if ALERTS {
+            features.with(Feature::Alerts)
         } else {
             features
         }

@@ -49,9 +49,31 @@ pub(crate) fn classify(err: &(dyn StdError + 'static)) -> Classified {
     Classified { kind: TlsErrorKind::Internal, trust: false }
 }
 
-/// A [`TlsError`] of `kind` carrying `err`'s message and those of its sources.
+/// A [`TlsError`] of `kind` carrying `err`'s message and those of its sources, and the
+/// number of the alert the peer sent where the engine names it.
 pub(crate) fn tls_error(kind: TlsErrorKind, err: &(dyn StdError + 'static)) -> TlsError {
-    TlsError::new(kind, message(err))
+    let error = TlsError::new(kind, message(err));
+    match received_alert(err) {
+        Some(alert) if kind == TlsErrorKind::AlertReceived => error.with_alert(alert),
+        _ => error,
+    }
+}
+
+/// The number of the alert the peer sent, if `err`'s `source()` chain names one.
+fn received_alert(err: &(dyn StdError + 'static)) -> Option<u8> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(alert) = openssl_codes::received_alert(e) {
+            return Some(alert);
+        }
+        if let Some(inner) = e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            if let Some(alert) = received_alert(inner) {
+                return Some(alert);
+            }
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// Classifies a refusal by `TlsConnectorBuilder::build` / `TlsAcceptorBuilder::build` or by
@@ -107,6 +129,12 @@ mod openssl_codes {
         let (reason, kind) = reasons::first_known(stack)?;
         Some(Classified { kind, trust: reason == reasons::CERTIFICATE_VERIFY_FAILED })
     }
+
+    /// The alert the peer sent, if `err` is an OpenSSL error stack that names one.
+    pub(super) fn received_alert(err: &(dyn StdError + 'static)) -> Option<u8> {
+        let stack = err.downcast_ref::<ErrorStack>()?;
+        reasons::first_known(stack).and_then(|(reason, _)| reasons::received_alert(reason))
+    }
 }
 
 /// Where native-tls does not wrap OpenSSL, its errors carry no code this crate can read.
@@ -117,6 +145,10 @@ mod openssl_codes {
     use super::Classified;
 
     pub(super) fn classify(_err: &(dyn StdError + 'static)) -> Option<Classified> {
+        None
+    }
+
+    pub(super) fn received_alert(_err: &(dyn StdError + 'static)) -> Option<u8> {
         None
     }
 }

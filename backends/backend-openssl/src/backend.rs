@@ -145,6 +145,8 @@ impl SslBackend for OpensslBackend {
             Feature::KeyLog,
             Feature::WeakCrypto,
             Feature::ServerCipherPreference,
+            // A received alert is reason code 1000 + its number on the error stack.
+            Feature::Alerts,
         ]
         .into_iter()
         .collect()

@@ -14,21 +14,23 @@ use crate::backend::NAME;
 /// Classifies an error returned by `SslStream::do_handshake`, `ssl_read` or `ssl_write`.
 pub(crate) fn tls_error(err: &openssl::ssl::Error) -> TlsError {
     let message = err.to_string();
-    let kind = match err.code() {
-        ErrorCode::SSL => err.ssl_error().map_or(TlsErrorKind::Internal, stack_kind),
+    let known = match err.code() {
         // The pipe never fails and never reports end of file, so a system-call error means
         // the engine saw something it could not handle (no error stack was left).
-        ErrorCode::SYSCALL => err.ssl_error().map_or(TlsErrorKind::Internal, stack_kind),
-        ErrorCode::ZERO_RETURN => TlsErrorKind::UnexpectedEof,
-        _ => TlsErrorKind::Internal,
+        ErrorCode::SSL | ErrorCode::SYSCALL => {
+            err.ssl_error().and_then(libssl_common::reasons::first_known)
+        }
+        ErrorCode::ZERO_RETURN => return TlsError::new(TlsErrorKind::UnexpectedEof, message),
+        _ => None,
     };
-    TlsError::new(kind, message)
-}
-
-/// The kind of the first libssl error on `stack` that the shared table
-/// ([`libssl_common::reasons`]) knows.
-fn stack_kind(stack: &ErrorStack) -> TlsErrorKind {
-    libssl_common::reasons::first_known(stack).map_or(TlsErrorKind::Internal, |(_, kind)| kind)
+    let Some((reason, kind)) = known else {
+        return TlsError::new(TlsErrorKind::Internal, message);
+    };
+    let error = TlsError::new(kind, message);
+    match libssl_common::reasons::received_alert(reason) {
+        Some(alert) => error.with_alert(alert),
+        None => error,
+    }
 }
 
 /// Classifies a refusal while building a context or a session (`SslContextBuilder::*`,

@@ -122,6 +122,8 @@ impl SslBackend for RustlsBackend {
             Feature::RecoverableVerifyErrors,
             Feature::ChainVerification,
             Feature::ServerCipherPreference,
+            // `Error::AlertReceived` names the peer's alert.
+            Feature::Alerts,
         ]
         .into_iter()
         .collect()

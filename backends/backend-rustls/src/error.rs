@@ -25,7 +25,11 @@ pub(crate) fn tls_error(err: &rustls::Error) -> TlsError {
         E::PeerMisbehaved(_) => TlsErrorKind::PeerMisbehaved,
         _ => TlsErrorKind::Internal,
     };
-    TlsError::new(kind, err.to_string())
+    let error = TlsError::new(kind, err.to_string());
+    match err {
+        E::AlertReceived(alert) => error.with_alert(u8::from(*alert)),
+        _ => error,
+    }
 }
 
 /// Classifies an error from building a `CertifiedKey` (`ServerConfig::builder()...
@@ -109,6 +113,7 @@ mod tests {
     fn engine_errors_are_classified_by_variant() {
         let alert = rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure);
         assert_eq!(tls_error(&alert).kind, TlsErrorKind::AlertReceived);
+        assert_eq!(tls_error(&alert).alert, Some(40));
         assert_eq!(tls_error(&rustls::Error::DecryptError).kind, TlsErrorKind::BadRecordMac);
         assert_eq!(tls_error(&rustls::Error::General("x".into())).kind, TlsErrorKind::Internal);
         let mismatch = rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch);

@@ -79,6 +79,16 @@ pub const TABLE: &[(i32, &str, TlsErrorKind)] = {
     ]
 };
 
+/// The number of the alert the peer sent, if `reason` is a received alert's reason code.
+#[must_use]
+pub fn received_alert(reason: i32) -> Option<u8> {
+    if ALERTS.contains(&reason) {
+        u8::try_from(reason - ALERTS.start).ok()
+    } else {
+        None
+    }
+}
+
 /// The kind of libssl reason code `reason`, if the table knows it.
 #[must_use]
 pub fn kind(reason: i32) -> Option<TlsErrorKind> {
@@ -178,6 +188,10 @@ mod tests {
         assert_eq!(kind(1042), Some(TlsErrorKind::AlertReceived)); // bad_certificate
         assert_eq!(kind(1070), Some(TlsErrorKind::AlertReceived)); // protocol_version
         assert_eq!(kind(1255), Some(TlsErrorKind::AlertReceived));
+        assert_eq!(received_alert(1116), Some(116)); // certificate_required
+        assert_eq!(received_alert(1000), Some(0));
+        assert_eq!(received_alert(134), None);
+        assert_eq!(received_alert(1256), None);
         assert_eq!(kind(1256), None);
         assert_eq!(kind(1), None);
         assert_eq!(kind(0), None);

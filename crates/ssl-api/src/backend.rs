@@ -43,7 +43,7 @@ features! {
     Ocsp => "OCSP stapling.",
     Psk => "Pre-shared key authentication.",
     SessionTicket => "Session tickets / resumption.",
-    Alerts => "Reports TLS alerts sent and received.",
+    Alerts => "Reports TLS alerts as `AlertSent` / `AlertReceived` events: close_notify both ways, every fatal alert received (the engine names its number), and every alert sent in the clear (TLS 1.2 before ChangeCipherSpec; TLS 1.3 before the ServerHello, and a client's before its first encrypted record, as OpenSSL sends them). An alert the engine sends encrypted is sent but not reported: no engine API names it. Without this feature close_notify and the alerts in the clear are still reported; fatal alerts received are not.",
     ClientCertificates => "Presents a client certificate.",
     ServerRequestsClientCertificate => "A server can request and verify client certificates.",
     PeerVerifyDepth => "Honours `peer_verify_depth`.",

@@ -370,13 +370,22 @@ pub struct TlsError {
     pub kind: TlsErrorKind,
     /// The engine's message (for people; never parsed).
     pub message: String,
+    /// For `AlertReceived`: the alert's number, where the engine names it.
+    pub alert: Option<u8>,
 }
 
 impl TlsError {
     /// A new engine error.
     #[must_use]
     pub fn new(kind: TlsErrorKind, message: impl Into<String>) -> TlsError {
-        TlsError { kind, message: message.into() }
+        TlsError { kind, message: message.into(), alert: None }
+    }
+
+    /// The same error, naming the alert number `code` the peer sent.
+    #[must_use]
+    pub fn with_alert(mut self, code: u8) -> TlsError {
+        self.alert = Some(code);
+        self
     }
 }
 

@@ -29,6 +29,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod backend;
 pub mod callbacks;
 pub mod certificate;
@@ -45,6 +46,7 @@ pub mod proxy;
 pub mod testing;
 pub mod types;
 
+pub use alert::{Alert, AlertLevel, AlertType};
 pub use backend::{
     check_capabilities, Feature, FeatureSet, IoStatus, Purpose, Role, SslBackend, SslContext,
     SslSession, VerifyRequest,

@@ -114,13 +114,13 @@ pub use ssl_api::key::{
     MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_COST, MAX_SCRYPT_MEMORY, MAX_SCRYPT_WORK,
 };
 pub use ssl_api::{
-    AlternativeName, CertificateError, CertificateExtension, ConfigError, DigestAlgorithm, EcCurve,
-    EncodingFormat, Error, Feature, FeatureSet, KeyAlgorithm, KeyFormat, KeyLogHandler, KeyType,
-    NetworkProxy, PatternSyntax, PauseMode, PeerVerifyMode, ProxyAuthenticator, ProxyError,
-    ProxyType, ProxyUrlError, PskAuthenticator, PskHandler, Purpose, Role, SocketErrorKind,
-    SocketSetupError, SocketState, SslBackend, SslCertificate, SslCipher, SslConfiguration,
-    SslError, SslErrorKind, SslKey, SslMode, SslProtocol, TlsError, TlsErrorKind, TlsVersion,
-    UsageError, VerifyRequest,
+    Alert, AlertLevel, AlertType, AlternativeName, CertificateError, CertificateExtension,
+    ConfigError, DigestAlgorithm, EcCurve, EncodingFormat, Error, Feature, FeatureSet,
+    KeyAlgorithm, KeyFormat, KeyLogHandler, KeyType, NetworkProxy, PatternSyntax, PauseMode,
+    PeerVerifyMode, ProxyAuthenticator, ProxyError, ProxyType, ProxyUrlError, PskAuthenticator,
+    PskHandler, Purpose, Role, SocketErrorKind, SocketSetupError, SocketState, SslBackend,
+    SslCertificate, SslCipher, SslConfiguration, SslError, SslErrorKind, SslKey, SslMode,
+    SslProtocol, TlsError, TlsErrorKind, TlsVersion, UsageError, VerifyRequest,
 };
 #[cfg(feature = "tokio")]
 pub use tokio_driver::{

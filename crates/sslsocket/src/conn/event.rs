@@ -1,6 +1,6 @@
 //! The events a connection emits: one for every QSslSocket / QAbstractSocket signal.
 
-use ssl_api::{SocketErrorKind, SocketState, SslError, SslMode};
+use ssl_api::{Alert, SocketErrorKind, SocketState, SslError, SslMode};
 
 /// Something the application may want to react to, in the order it happened.
 ///
@@ -40,4 +40,11 @@ pub enum Event {
     Disconnected,
     /// An error occurred (`errorOccurred`); the full error is `Connection::error()`.
     Error(SocketErrorKind),
+    /// We sent the peer an alert (`alertSent`): our close_notify, and on a failed handshake
+    /// the fatal alert that tells the peer why, where it travels in the clear (see
+    /// [`Feature::Alerts`](ssl_api::Feature::Alerts) for what is and is not reported).
+    AlertSent(Alert),
+    /// The peer sent an alert (`alertReceived`): its close_notify, or a fatal alert that
+    /// ended the handshake or the session.
+    AlertReceived(Alert),
 }

@@ -36,9 +36,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ssl_api::{
-    ConfigError, Error, Feature, PauseMode, PeerVerifyMode, Role, SocketState, SslBackend,
+    Alert, ConfigError, Error, Feature, PauseMode, PeerVerifyMode, Role, SocketState, SslBackend,
     SslCertificate, SslCipher, SslConfiguration, SslContext, SslError, SslMode, SslProtocol,
-    SslSession,
+    SslSession, TlsVersion,
 };
 
 use self::buffer::ReadBuffer;
@@ -841,9 +841,12 @@ impl Connection {
             return;
         }
         // A rejection the engine made itself (it verifies inside the handshake) has its alert
-        // queued too; one our policy made has none (the engine has nothing to write then).
+        // queued too; one our policy made has none of the engine's (see `keep_policy_alert`).
         if matches!(err, Error::Handshake(_) | Error::Rejected { .. }) {
             self.keep_engine_farewell();
+        }
+        if let Error::Rejected { errors } = &err {
+            self.keep_policy_alert(policy::rejection_alert(errors));
         }
         let kind = err.kind();
         self.error = Some(LastError { error: err, fatal: true });
@@ -861,6 +864,7 @@ impl Connection {
         // ended the session and there is nothing to tell it.
         let Phase::Handshaking { session, .. } = &mut self.phase else { return };
         let mut bytes: Vec<u8> = self.out.drain(..).collect();
+        let held = bytes.len();
         // An alert is a few bytes; a bound keeps an engine that always wants to write finite.
         for _ in 0..8 {
             if !session.wants_write() || bytes.len() > FAREWELL_MAX {
@@ -871,6 +875,38 @@ impl Connection {
                 Ok(_) => {}
             }
         }
+        for alert in Alert::in_clear_records(&bytes[held..]) {
+            self.emit(Event::AlertSent(alert));
+        }
+        self.farewell = bytes;
+    }
+
+    /// A certificate our policy rejected while the engine waited for the decision (it
+    /// accepted, or verified nothing): the engine has no alert to send, and none of the
+    /// engines offers a call that sends a chosen one. Where the alert may travel in the
+    /// clear, the connection writes it itself: in TLS 1.2 and older, whose records are
+    /// unprotected until the sender's ChangeCipherSpec (RFC 5246 section 6.1), which neither
+    /// side of a deciding connection has sent yet; and from a TLS 1.3 client, which has sent
+    /// nothing encrypted yet and rejects the server's certificate exactly as OpenSSL's client
+    /// does (in the clear; OpenSSL's server expects it then). A TLS 1.3 server has sent its
+    /// encrypted flight: its alert would need the engine's keys, so nothing is sent and the
+    /// client sees the connection end. A record is seven bytes and no crate writes one,
+    /// hence by hand.
+    fn keep_policy_alert(&mut self, code: u8) {
+        let Phase::Deciding { session, .. } = &self.phase else { return };
+        let version = match session.protocol_version() {
+            Some(TlsVersion::Tls1_3) if self.mode == SslMode::SslClientMode => [3, 3],
+            Some(TlsVersion::Tls1_2) => [3, 3],
+            Some(TlsVersion::Tls1_1) => [3, 2],
+            Some(TlsVersion::Tls1_0) => [3, 1],
+            Some(TlsVersion::Tls1_3) | None => return,
+        };
+        // What is held for the transport (never the engine's next flight: it stays in the
+        // engine while deciding) goes first, whole records behind the bytes already sent.
+        let alert = Alert::fatal(code);
+        let mut bytes: Vec<u8> = self.out.drain(..).collect();
+        bytes.extend_from_slice(&alert.clear_record(version));
+        self.emit(Event::AlertSent(alert));
         self.farewell = bytes;
     }
 

@@ -72,6 +72,40 @@ pub(crate) fn errors_are_fatal(mode: PeerVerifyMode) -> bool {
     mode == PeerVerifyMode::VerifyPeer
 }
 
+/// The alert that tells the peer why our policy rejected its certificate, for the first of
+/// `errors`: the one OpenSSL sends for the same verification result (`ssl_verify_alarm_type`
+/// in its `statem_lib.c`), so that a peer sees the same alert whichever engine we run on. A
+/// missing certificate is `handshake_failure` (RFC 5246 section 7.4.6; TLS 1.3's
+/// `certificate_required` only ever travels encrypted).
+pub(crate) fn rejection_alert(errors: &[SslError]) -> u8 {
+    use SslErrorKind as K;
+    match errors.first().map(|e| e.kind) {
+        Some(K::CertificateExpired) => 45,
+        Some(K::CertificateRevoked) => 44,
+        Some(
+            K::SelfSignedCertificate
+            | K::SelfSignedCertificateInChain
+            | K::UnableToGetIssuerCertificate
+            | K::UnableToGetLocalIssuerCertificate
+            | K::UnableToVerifyFirstCertificate,
+        ) => 48,
+        Some(K::InvalidPurpose) => 43,
+        Some(K::NoPeerCertificate) => 40,
+        Some(
+            K::UnableToDecryptCertificateSignature
+            | K::UnableToDecodeIssuerPublicKey
+            | K::CertificateSignatureFailed
+            | K::CertificateNotYetValid
+            | K::InvalidNotBeforeField
+            | K::InvalidNotAfterField
+            | K::CertificateUntrusted
+            | K::CertificateRejected
+            | K::HostNameMismatch,
+        ) => 42,
+        _ => 46,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use std::io;
 use std::time::Instant;
 
-use ssl_api::{Error, SocketState, SslError, SslErrorKind, TlsError, TlsErrorKind};
+use ssl_api::{Alert, Error, SocketState, SslError, SslErrorKind, TlsError, TlsErrorKind};
 
 use super::policy::Ignore;
 use super::{certificate_required, verify_is_enforced, Close, Connection, Event, Phase};
@@ -37,6 +37,7 @@ impl Connection {
             // The peer sent close_notify: nothing more will arrive. Answer with ours once our
             // writes are out (as Qt does), unless only its direction ends (half-close); what
             // is buffered stays readable.
+            self.emit(Event::AlertReceived(Alert::close_notify()));
             self.emit(Event::ReadChannelFinished);
             if self.state == SocketState::ConnectedState && !self.half_close {
                 self.disconnect_from_host();
@@ -55,6 +56,7 @@ impl Connection {
         if !handshaking {
             return self.fail_encrypted(err);
         }
+        self.note_alert_received(&err);
         let errors = self.session().and_then(|s| s.verification_errors()).map(<[SslError]>::to_vec);
         match errors {
             Some(errors) if !errors.is_empty() && err.kind == TlsErrorKind::PeerCertificate => {
@@ -183,10 +185,19 @@ impl Connection {
         // Data the engine decrypted before the alert (in the same batch of records) counts:
         // it stays readable after the failure anyway (`abort` keeps it).
         let _ = self.spill_plaintext(usize::MAX);
+        self.note_alert_received(&err);
         if err.kind == TlsErrorKind::AlertReceived && !self.app_data_seen {
             self.fail(Error::Handshake(err));
         } else {
             self.fail(Error::Tls(err));
+        }
+    }
+
+    /// The `AlertReceived` event for an engine error that is the peer's fatal alert, where the
+    /// engine names it.
+    fn note_alert_received(&mut self, err: &TlsError) {
+        if let (TlsErrorKind::AlertReceived, Some(code)) = (err.kind, err.alert) {
+            self.emit(Event::AlertReceived(Alert::fatal(code)));
         }
     }
 

@@ -301,6 +301,7 @@ impl Connection {
                 if !*close_notify_sent {
                     session.send_close_notify();
                     *close_notify_sent = true;
+                    self.emit(Event::AlertSent(ssl_api::Alert::close_notify()));
                     return; // poll_transmit runs again: the engine wants to write
                 }
                 if self.out.is_empty() && !session.wants_write() {
