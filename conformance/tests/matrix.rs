@@ -150,6 +150,10 @@ matrix! {
     peer_dies_mid_handshake, garbage_instead_of_tls, handshake_timeout, x509_limbo_chain_verification,
     an_ignore_is_spent_by_the_handshake_it_was_given_for, settings_changed_during_a_handshake_apply_to_the_next_one,
     session_parameters_end_with_the_session_the_peer_chain_does_not,
+    alerts_close_notify_is_sent_and_received_both_ways, alerts_a_refused_version_is_sent_and_received,
+    alerts_a_certificate_the_policy_rejects_is_told_tls12,
+    client_certificate_missing_is_a_handshake_failure_tls12,
+    client_certificate_missing_ends_the_connection_tls13,
 }
 
 cross! {

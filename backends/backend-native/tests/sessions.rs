@@ -409,6 +409,10 @@ fn capabilities_describe_native_tls() {
     if !cfg!(target_vendor = "apple") {
         expected.push(Feature::ServerSideAlpn);
     }
+    if OPENSSL {
+        // Received alerts are named by OpenSSL's error stack.
+        expected.push(Feature::Alerts);
+    }
     expected.extend([Feature::ClientCertificates, Feature::Renegotiation]);
     assert_eq!(features, expected);
 }

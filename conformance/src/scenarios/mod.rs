@@ -1,6 +1,7 @@
 //! The scenarios: each written once as a function over a [`Ctx`] (client backend, server
 //! backend, driver).
 
+mod alerts;
 mod certificates;
 mod differences;
 mod explicit_trust;
@@ -45,6 +46,7 @@ pub fn all() -> Vec<Scenario> {
     list.extend(io::scenarios());
     list.extend(verification::scenarios());
     list.extend(lifecycle::scenarios());
+    list.extend(alerts::scenarios());
     list
 }
 
