@@ -570,16 +570,19 @@ pub mod raw_rustls {
 
 /// OpenSSL configured as backend-openssl configures it: `SSL_CTX` per role, TLS 1.3 only with
 /// the one suite, library-default groups, the CA as the only trust anchor with host name
-/// checks, a server session cache with tickets; no client session reuse.
+/// checks, a server session cache with tickets, and a client that offers the last session
+/// its context was given for the server name (`SSL_set_session`), as OpenSSL users resume.
 #[cfg(feature = "openssl")]
 pub mod raw_openssl {
+    use std::collections::HashMap;
     use std::io;
     use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex, PoisonError};
 
     use openssl::pkey::PKey;
     use openssl::ssl::{
-        Ssl, SslContext, SslContextBuilder, SslMethod, SslSessionCacheMode, SslStream,
-        SslVerifyMode, SslVersion,
+        NameType, Ssl, SslContext, SslContextBuilder, SslMethod, SslRef, SslSession,
+        SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
     };
     use openssl::x509::store::X509StoreBuilder;
     use openssl::x509::verify::X509CheckFlags;
@@ -595,18 +598,50 @@ pub mod raw_openssl {
         Ok(builder)
     }
 
+    /// Resumed handshakes seen by raw OpenSSL servers (blocking), for the resumption probe.
+    pub static RESUMED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    /// Server names whose last session a [`ClientContext`] keeps; one more empties it.
+    const MAX_NAMES: usize = 256;
+
+    /// The client `SSL_CTX` and the last session its connections were given per server name,
+    /// from its new-session callback (TLS 1.3 tickets arrive after the handshake).
+    #[derive(Clone)]
+    pub struct ClientContext {
+        context: SslContext,
+        sessions: Arc<Mutex<HashMap<String, SslSession>>>,
+    }
+
+    impl std::fmt::Debug for ClientContext {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("ClientContext").finish_non_exhaustive()
+        }
+    }
+
     /// The client context.
     ///
     /// # Errors
     /// Configuration errors.
-    pub fn client_context(env: &Env) -> io::Result<SslContext> {
+    pub fn client_context(env: &Env) -> io::Result<ClientContext> {
         let mut builder = common(SslMethod::tls_client(), env)?;
         let mut store = X509StoreBuilder::new().map_err(other)?;
         store.add_cert(X509::from_der(&env.pki.ca_der).map_err(other)?).map_err(other)?;
         builder.set_cert_store(store.build());
         builder.set_verify(SslVerifyMode::PEER);
-        builder.set_session_cache_mode(SslSessionCacheMode::OFF);
-        Ok(builder.build())
+        builder.set_session_cache_mode(
+            SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL_STORE,
+        );
+        let sessions: Arc<Mutex<HashMap<String, SslSession>>> = Arc::default();
+        let store = Arc::clone(&sessions);
+        builder.set_new_session_callback(move |ssl, session| {
+            let Some(name) = ssl.servername(NameType::HOST_NAME) else { return };
+            let mut map = store.lock().unwrap_or_else(PoisonError::into_inner);
+            if map.len() >= MAX_NAMES && !map.contains_key(name) {
+                map.clear();
+            }
+            map.insert(name.to_owned(), session);
+        });
+        Ok(ClientContext { context: builder.build(), sessions })
     }
 
     /// The server context.
@@ -625,17 +660,39 @@ pub mod raw_openssl {
         Ok(builder.build())
     }
 
-    /// A client `Ssl` for `name` (SNI and host name check).
+    /// A client `Ssl` for `name` (SNI and host name check), offering the last session the
+    /// context was given for `name`.
     ///
     /// # Errors
     /// Engine errors.
-    pub fn client_ssl(context: &SslContext, name: &str) -> io::Result<Ssl> {
-        let mut ssl = Ssl::new(context).map_err(other)?;
+    pub fn client_ssl(context: &ClientContext, name: &str) -> io::Result<Ssl> {
+        let mut ssl = Ssl::new(&context.context).map_err(other)?;
         ssl.set_hostname(name).map_err(other)?;
         let param = ssl.param_mut();
         param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
         param.set_host(name).map_err(other)?;
+        let session =
+            context.sessions.lock().unwrap_or_else(PoisonError::into_inner).get(name).cloned();
+        if let Some(session) = session {
+            offer(&mut ssl, &session).map_err(other)?;
+        }
         Ok(ssl)
+    }
+
+    /// `SSL_set_session`: offers `session` in `ssl`'s ClientHello.
+    #[expect(
+        unsafe_code,
+        reason = "issue 18: raw OpenSSL resumes through `SslRef::set_session`, which is unsafe \
+                  in the openssl crate; the benchmark's raw client must resume as OpenSSL \
+                  users do"
+    )]
+    fn offer(ssl: &mut SslRef, session: &SslSession) -> Result<(), openssl::error::ErrorStack> {
+        // SAFETY: `set_session` requires that `session` was produced by a connection of the
+        // same `SslContext` as `ssl`. `client_ssl` makes `ssl` from `ClientContext::context`
+        // and takes `session` from `ClientContext::sessions`, which only the new-session
+        // callback installed on that same context's builder (`client_context`) fills; the two
+        // fields are private and set together, so no other context's session gets there.
+        unsafe { ssl.set_session(session) }
     }
 
     impl Conn for SslStream<TcpStream> {
@@ -646,7 +703,7 @@ pub mod raw_openssl {
 
     /// `Ssl::connect` → `SslStream`.
     #[derive(Debug)]
-    pub struct Client(pub SslContext);
+    pub struct Client(pub ClientContext);
 
     impl Connector for Client {
         fn connect(&self, addr: SocketAddr, name: &str) -> io::Result<Box<dyn Conn>> {
@@ -673,6 +730,9 @@ pub mod raw_openssl {
         fn accept(&mut self) -> io::Result<Box<dyn Conn>> {
             let tcp = tcp_accept(&self.listener)?;
             let stream = Ssl::new(&self.context).map_err(other)?.accept(tcp).map_err(other)?;
+            if stream.ssl().session_reused() {
+                RESUMED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             Ok(Box::new(stream))
         }
     }

@@ -237,7 +237,7 @@ impl AsyncAcceptor for RustlsAcceptor {
 // ---- tokio-openssl -------------------------------------------------------------------------
 
 #[cfg(feature = "openssl")]
-struct OpensslConnector(openssl::ssl::SslContext);
+struct OpensslConnector(crate::engines::raw_openssl::ClientContext);
 
 #[cfg(feature = "openssl")]
 #[async_trait]

@@ -597,7 +597,43 @@ fn negotiated(backends: &[Backend], env: &Env) -> Vec<String> {
             Err(e) => lines.push(format!("rustls resumption check failed: {e}")),
         }
     }
+    #[cfg(feature = "openssl")]
+    if backends.contains(&Backend::Openssl) {
+        match openssl_resumption(env) {
+            Ok(text) => lines.push(format!("openssl resumption check: {text}")),
+            Err(e) => lines.push(format!("openssl resumption check failed: {e}")),
+        }
+    }
     lines
+}
+
+/// Whether sslsocket's openssl client and the raw OpenSSL client resume against a raw OpenSSL
+/// server: `n` handshakes with the same server name after a first one, counted by the server's
+/// `SSL_session_reused`.
+#[cfg(feature = "openssl")]
+fn openssl_resumption(env: &Env) -> io::Result<String> {
+    use crate::engines::raw_openssl::RESUMED;
+    use std::sync::atomic::Ordering;
+    const N: u64 = 4;
+    let mut text = Vec::new();
+    for (client, label) in [(Kind::Ours, "ours client"), (Kind::Raw, "raw client")] {
+        let acceptor = crate::engines::blocking_acceptor(Some(Backend::Openssl), Kind::Raw, env)?;
+        let connector = crate::engines::blocking_connector(Some(Backend::Openssl), client, env)?;
+        let addr = acceptor.local_addr();
+        let serving = std::thread::spawn(move || work::serve_blocking(acceptor));
+        let before = RESUMED.load(Ordering::Relaxed);
+        let mut result = work::handshake_once(&*connector, addr, Names::Same);
+        for _ in 0..N {
+            result = result.and_then(|()| work::handshake_once(&*connector, addr, Names::Same));
+        }
+        let resumed = RESUMED.load(Ordering::Relaxed) - before;
+        let quit = work::command_blocking(&*connector, addr, b'Q');
+        let _ = serving.join();
+        result?;
+        quit?;
+        text.push(format!("{label} → raw server: {resumed} of {N} resumed"));
+    }
+    Ok(text.join("; "))
 }
 
 /// Whether sessions resume between sslsocket and raw rustls, each way: `n` handshakes with

@@ -22,6 +22,7 @@ use ssl_api::{
 
 use crate::error::engine_error;
 use crate::pipe::Pipe;
+use crate::resumption::Resumption;
 use crate::session::OpensslSession;
 use crate::verify::{trust_store, verify_request, PeerName, Recorder};
 
@@ -63,12 +64,15 @@ impl OpensslBackend {
 }
 
 /// An OpenSSL `SSL_CTX` built from one [`SslConfiguration`] for one role. Every session made
-/// from it shares it, and with it the server's session cache and ticket keys.
+/// from it shares it, and with it the server's session cache and ticket keys, or the client's
+/// session cache.
 pub struct OpensslContext {
     engine: EngineContext,
     role: Role,
     /// Whether sessions verify the peer (the effective verify mode is not `VerifyNone`).
     verify: bool,
+    /// A client's session cache, filled by `engine`'s new-session callback; `None` on a server.
+    resumption: Option<Resumption>,
 }
 
 impl SslBackend for OpensslBackend {
@@ -147,6 +151,7 @@ impl SslBackend for OpensslBackend {
             Feature::ServerCipherPreference,
             // A received alert is reason code 1000 + its number on the error stack.
             Feature::Alerts,
+            Feature::SessionTicket,
         ]
         .into_iter()
         .collect()
@@ -187,7 +192,8 @@ impl OpensslContext {
     ///   the CAs' names as client certificate hints (`add_client_ca`);
     /// - ALPN: `set_alpn_protos` (client), `set_alpn_select_callback` (server);
     /// - sessions: a server caches sessions and issues tickets under a fixed session id
-    ///   context; a client keeps no sessions (see the crate docs on resumption).
+    ///   context; a client keeps the sessions its connections are given, by peer name, and
+    ///   offers them again (see the crate docs on resumption).
     ///
     /// # Errors
     /// [`ConfigError::UnsupportedProtocol`] for `UnknownProtocol`, and for TLS 1.0 / 1.1 only
@@ -266,7 +272,7 @@ impl OpensslContext {
 
         set_alpn(&mut builder, &config.alpn_protocols, role)?;
         set_callbacks(&mut builder, config, role);
-        match role {
+        let resumption = match role {
             Role::Server => {
                 // Server-side resumption: libssl's session cache and tickets. A session the
                 // socket rejected is never resumed: its tickets stay in the held ciphertext,
@@ -274,16 +280,17 @@ impl OpensslContext {
                 // without close_notify (`SSL_free` → `ssl_clear_bad_session`).
                 builder.set_session_id_context(SESSION_ID_CONTEXT).map_err(e)?;
                 builder.set_session_cache_mode(SslSessionCacheMode::SERVER);
+                None
             }
-            Role::Client => {
-                builder.set_session_cache_mode(SslSessionCacheMode::OFF);
-            }
-        }
-        Ok(OpensslContext { engine: builder.build(), role, verify })
+            // Client-side resumption: this context's own session cache.
+            Role::Client => Some(Resumption::install(&mut builder).map_err(e)?),
+        };
+        Ok(OpensslContext { engine: builder.build(), role, verify, resumption })
     }
 
     /// Starts a session: [`SslContext::new_session`] with the concrete type. A client session
-    /// has its ClientHello ready at once.
+    /// has its ClientHello ready at once, offering the newest session this context keeps for
+    /// `peer_name`, if any (`SSL_set_session`).
     ///
     /// # Errors
     /// [`ConfigError::InvalidPeerName`] for a client without a DNS name or IP address;
@@ -292,10 +299,11 @@ impl OpensslContext {
         let e = |err: openssl::error::ErrorStack| engine_error(&err);
         let mut ssl = Ssl::new(&self.engine).map_err(e)?;
         let recorder = self.verify.then(Recorder::default);
+        let mut inherited = None;
         match self.role {
             Role::Client => {
-                let name = peer_name.ok_or_else(|| ConfigError::InvalidPeerName(String::new()))?;
-                let name = PeerName::parse(name)?;
+                let peer = peer_name.ok_or_else(|| ConfigError::InvalidPeerName(String::new()))?;
+                let name = PeerName::parse(peer)?;
                 ssl.set_connect_state();
                 if let PeerName::Dns(host) = &name {
                     ssl.set_hostname(host).map_err(e)?; // SNI
@@ -309,6 +317,9 @@ impl OpensslContext {
                     }
                     ssl.set_verify_callback(SslVerifyMode::PEER, recorder.callback());
                 }
+                if let Some(resumption) = &self.resumption {
+                    inherited = resumption.prepare(&mut ssl, peer, recorder.clone()).map_err(e)?;
+                }
             }
             Role::Server => {
                 ssl.set_accept_state();
@@ -320,7 +331,7 @@ impl OpensslContext {
             }
         }
         let stream = SslStream::new(ssl, Pipe::default()).map_err(e)?;
-        let mut session = OpensslSession::new(stream, self.role, recorder);
+        let mut session = OpensslSession::new(stream, self.role, recorder, inherited);
         if self.role == Role::Client {
             session
                 .start()
@@ -343,6 +354,7 @@ impl fmt::Debug for OpensslContext {
         f.debug_struct("OpensslContext")
             .field("role", &self.role)
             .field("verify", &self.verify)
+            .field("resumption", &self.resumption)
             .finish_non_exhaustive()
     }
 }

@@ -50,11 +50,16 @@
 //! ## Resumption
 //!
 //! Servers cache sessions and issue tickets, so clients that offer a session (any engine's)
-//! resume. OpenSSL keeps a session resumable only if the connection that made it ended with
-//! close_notify: a connection dropped without one loses its session. Client sessions never
-//! resume: handing a saved session to a new connection (`SslRef::set_session`) is `unsafe`
-//! in the `openssl` crate, and this crate has no `unsafe` code; `SessionTicket` is therefore
-//! not claimed.
+//! resume. A client context keeps the sessions its connections are given - at the end of a
+//! TLS 1.2 handshake, and each TLS 1.3 ticket after one - from the context's new-session
+//! callback, in a cache of its own keyed by peer name (at most 256 peers, 4 sessions each),
+//! and offers the newest to its next session for the same name (`SslRef::set_session`: the
+//! one `unsafe` call of this crate, sound because a context only ever offers sessions its own
+//! connections made). A TLS 1.3 ticket is offered once; a TLS 1.2 session until a newer one
+//! replaces it. A resumed handshake checks no certificate: the session reports the
+//! verification errors of the connection that made its session, so that the socket decides
+//! as it did then. OpenSSL keeps a session resumable only if the connection that made it
+//! ended with close_notify: a connection dropped without one loses its session.
 //!
 //! ## Features
 //!
@@ -64,9 +69,9 @@
 //! selection, the server's order of suites winning (`SSL_OP_CIPHER_SERVER_PREFERENCE`, off
 //! with `disable_server_cipher_preference`), and chain verification outside a handshake
 //! (`SslBackend::verify_chain`, with explicit anchors, time, purpose, depth and name; OpenSSL's first error only there),
-//! pre-shared keys (`Psk`: `SSL_CTX_set_psk_client_callback` / `_server_callback`) and key
-//! logging (`KeyLog`: `SSL_CTX_set_keylog_callback`). Not supported: OCSP, alert reporting
-//! and client-side resumption.
+//! pre-shared keys (`Psk`: `SSL_CTX_set_psk_client_callback` / `_server_callback`), key
+//! logging (`KeyLog`: `SSL_CTX_set_keylog_callback`) and session resumption on both ends
+//! (`SessionTicket`). Not supported: OCSP and alert reporting.
 //!
 //! ## Example
 //!
@@ -89,6 +94,7 @@
 mod backend;
 mod error;
 mod pipe;
+mod resumption;
 mod session;
 mod verify;
 

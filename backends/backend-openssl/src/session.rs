@@ -34,6 +34,9 @@ pub struct OpensslSession {
     role: Role,
     /// The verify callback's record; `None` under `VerifyNone`.
     recorder: Option<Recorder>,
+    /// What the connection that made the offered session found: the verification result if
+    /// the server resumes it (no verify callback runs then).
+    inherited: Option<Vec<SslError>>,
     /// The recorder's result as of the last `process_new_packets`.
     verification: Option<Vec<SslError>>,
     /// The peer's close_notify arrived (`SSL_ERROR_ZERO_RETURN`).
@@ -47,11 +50,13 @@ impl OpensslSession {
         stream: SslStream<Pipe>,
         role: Role,
         recorder: Option<Recorder>,
+        inherited: Option<Vec<SslError>>,
     ) -> OpensslSession {
         OpensslSession {
             stream,
             role,
             recorder,
+            inherited,
             verification: None,
             peer_closed: false,
             error: None,
@@ -174,7 +179,11 @@ impl SslSession for OpensslSession {
         }
         let result = self.advance();
         if let Some(recorder) = &self.recorder {
-            self.verification = recorder.snapshot();
+            self.verification = if self.role == Role::Client && self.is_resumed() {
+                self.inherited.clone()
+            } else {
+                recorder.snapshot()
+            };
         }
         result.map_err(|err| self.fail(err))?;
         Ok(IoStatus {
@@ -273,7 +282,8 @@ impl SslSession for OpensslSession {
     /// Every error OpenSSL's path validation and name check reported, each with the
     /// certificate it concerns, in the order found. `None` until the verify callback has run
     /// (it does not run when the peer sends no certificate, under `VerifyNone`, or on a
-    /// resumed session).
+    /// resumed session). A resumed client session reports what the connection that made its
+    /// session found, from the client context's cache.
     fn verification_errors(&self) -> Option<&[SslError]> {
         self.verification.as_deref()
     }

@@ -382,31 +382,135 @@ fn errors_are_sticky() {
     assert!(!server.wants_read());
 }
 
-/// OpenSSL clients resume only with `SslRef::set_session`, which is `unsafe` in the openssl
-/// crate; this crate has no unsafe code, so a second session of a client context makes a full
-/// handshake, and the backend does not claim `SessionTicket`. (OpenSSL also keeps a session
-/// resumable only when its connection ended with close_notify, as both do here.)
-#[test]
-fn client_sessions_of_a_context_do_not_resume() {
+/// One connection of `client_context` to `server_context` for `name`, with data both ways
+/// (TLS 1.3 tickets travel after the handshake) and close_notify both ways (OpenSSL keeps a
+/// session resumable only when its connection ended with one). Returns whether the client and
+/// the server resumed, and the client's verification errors.
+fn connect_and_close(
+    client_context: &OpensslContext,
+    server_context: &OpensslContext,
+    name: &str,
+) -> (bool, bool, Option<Vec<SslErrorKind>>) {
+    let mut client = client_context.session(Some(name)).unwrap();
+    let mut server = server_context.session(None).unwrap();
+    handshake(&mut client, &mut server).unwrap();
+    exchange_data(&mut client, &mut server);
+    assert!(!client.peer_certificate_chain().is_empty());
+    let errors = client.verification_errors().map(|e| e.iter().map(|e| e.kind).collect());
+    client.send_close_notify();
+    server.send_close_notify();
+    transfer(&mut client, &mut server).unwrap();
+    transfer(&mut server, &mut client).unwrap();
+    (client.is_resumed(), server.is_resumed(), errors)
+}
+
+fn resumption_contexts(protocol: SslProtocol) -> (OpensslContext, OpensslContext) {
     let pki = Pki::new();
     let (cert, key) = pki.leaf("localhost", |_| {});
+    let client = SslConfiguration { protocol, ..pki.client_config() };
+    let server = SslConfiguration { protocol, ..server_config(&cert, &key) };
+    (
+        OpensslContext::new(&client, Role::Client).unwrap(),
+        OpensslContext::new(&server, Role::Server).unwrap(),
+    )
+}
+
+/// A client context keeps the sessions its connections are given (TLS 1.2: at the end of the
+/// handshake; TLS 1.3: the tickets after it) and offers them to its next session for the same
+/// peer (`SSL_set_session`): both ends resume, and the resumed client reports the original
+/// verification result (none, here) without running the verify callback.
+#[test]
+fn client_sessions_of_a_context_resume_with_tls_1_2_and_1_3() {
+    for protocol in [SslProtocol::TlsV1_2, SslProtocol::TlsV1_3] {
+        let (client_context, server_context) = resumption_contexts(protocol);
+        let first = connect_and_close(&client_context, &server_context, "localhost");
+        assert_eq!(first, (false, false, Some(vec![])), "{protocol:?}");
+        for round in 0..3 {
+            let next = connect_and_close(&client_context, &server_context, "localhost");
+            assert_eq!(next, (true, true, Some(vec![])), "{protocol:?}, round {round}");
+        }
+    }
+    assert!(OpensslBackend.features().contains(Feature::SessionTicket));
+}
+
+/// Sessions are kept per peer name: a session for one name is never offered to another.
+#[test]
+fn a_session_is_offered_only_to_the_peer_name_it_was_made_for() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("localhost", |p| {
+        p.subject_alt_names.push(rcgen::SanType::DnsName("other.test".try_into().unwrap()));
+    });
     let client_context = OpensslContext::new(&pki.client_config(), Role::Client).unwrap();
     let server_context = OpensslContext::new(&server_config(&cert, &key), Role::Server).unwrap();
+    connect_and_close(&client_context, &server_context, "localhost");
+    let other = connect_and_close(&client_context, &server_context, "other.test");
+    assert_eq!(other, (false, false, Some(vec![])));
+    let again = connect_and_close(&client_context, &server_context, "localhost");
+    assert_eq!(again, (true, true, Some(vec![])));
+}
 
-    for _ in 0..2 {
+/// A resumed session reports the errors of the connection that made its session, so that the
+/// socket decides about it as it did about the original (a rejected certificate is not
+/// accepted through resumption).
+#[test]
+fn a_resumed_session_reports_the_verification_errors_of_the_session_it_resumes() {
+    for protocol in [SslProtocol::TlsV1_2, SslProtocol::TlsV1_3] {
+        let pki = Pki::new();
+        let stranger = Pki::named("stranger CA");
+        let (cert, key) = stranger.leaf("localhost", |_| {});
+        let client = SslConfiguration { protocol, ..pki.client_config() };
+        let client_context = OpensslContext::new(&client, Role::Client).unwrap();
+        let server_context =
+            OpensslContext::new(&server_config(&cert, &key), Role::Server).unwrap();
+        let unknown_issuer = Some(vec![SslErrorKind::UnableToGetLocalIssuerCertificate]);
+        let first = connect_and_close(&client_context, &server_context, "localhost");
+        assert_eq!(first, (false, false, unknown_issuer.clone()), "{protocol:?}");
+        for round in 0..2 {
+            let next = connect_and_close(&client_context, &server_context, "localhost");
+            assert_eq!(next, (true, true, unknown_issuer.clone()), "{protocol:?}, round {round}");
+        }
+    }
+}
+
+/// The client cache is bounded: it keeps the sessions of the 256 peers stored last, so the
+/// first of 257 peers makes a full handshake again and the last resumes.
+#[test]
+fn the_client_cache_keeps_the_sessions_of_the_last_256_peers() {
+    let (client_context, server_context) = {
+        let pki = Pki::new();
+        let (cert, key) = pki.leaf("localhost", |_| {});
+        let client = SslConfiguration {
+            peer_verify_mode: ssl_api::PeerVerifyMode::VerifyNone,
+            ..pki.client_config()
+        };
+        (
+            OpensslContext::new(&client, Role::Client).unwrap(),
+            OpensslContext::new(&server_config(&cert, &key), Role::Server).unwrap(),
+        )
+    };
+    let names: Vec<String> = (0..257).map(|i| format!("peer{i}.test")).collect();
+    for name in &names {
+        assert_eq!(connect_and_close(&client_context, &server_context, name), (false, false, None));
+    }
+    let last = connect_and_close(&client_context, &server_context, &names[256]);
+    assert_eq!(last, (true, true, None));
+    let first = connect_and_close(&client_context, &server_context, &names[0]);
+    assert_eq!(first, (false, false, None));
+}
+
+/// A session whose connection did not end with close_notify is not resumable (OpenSSL marks
+/// it so when the connection is freed): the next session makes a full handshake.
+#[test]
+fn a_session_dropped_without_close_notify_is_not_resumed() {
+    let (client_context, server_context) = resumption_contexts(SslProtocol::TlsV1_3);
+    {
         let mut client = client_context.session(Some("localhost")).unwrap();
         let mut server = server_context.session(None).unwrap();
         handshake(&mut client, &mut server).unwrap();
-        exchange_data(&mut client, &mut server); // TLS 1.3 tickets travel after the handshake
-        assert!(!client.is_resumed());
-        assert!(!server.is_resumed());
-        assert_eq!(client.verification_errors(), Some(&[][..]));
-        client.send_close_notify();
-        server.send_close_notify();
-        transfer(&mut client, &mut server).unwrap();
-        transfer(&mut server, &mut client).unwrap();
+        exchange_data(&mut client, &mut server);
     }
-    assert!(!OpensslBackend.features().contains(Feature::SessionTicket));
+    let next = connect_and_close(&client_context, &server_context, "localhost");
+    assert_eq!(next, (false, false, Some(vec![])));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -443,7 +547,7 @@ fn capabilities_describe_openssl() {
     assert!(features.contains(Feature::PeerVerifyDepth));
     assert!(features.contains(Feature::ServerNameIndication));
     assert!(features.contains(Feature::RecoverableVerifyErrors));
-    assert!(!features.contains(Feature::SessionTicket));
+    assert!(features.contains(Feature::SessionTicket));
     assert!(features.contains(Feature::KeyLog));
     assert!(features.contains(Feature::Psk));
     assert!(features.contains(Feature::WeakCrypto));
