@@ -13,6 +13,7 @@
 //! where it wraps OpenSSL): `AlertSent` for each alert sent in the clear and our
 //! close_notify, `AlertReceived` for the peer's close_notify (the peer's fatal alerts:
 //! tests/client_certificate.rs).
+#![cfg(feature = "tokio")] // both drivers are tested side by side
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::io::{Read, Write};
@@ -94,7 +95,12 @@ fn our_client_tells_a_server_whose_certificate_it_rejects_why() {
     let dir = PemDir::new();
     let files = dir.identity("server", &unknown.leaf(&["localhost"]));
     on_each_backend(|backend| {
-        for version in ["-tls1_2", "-tls1_3"] {
+        for (version, driver) in [
+            ("-tls1_2", "blocking"),
+            ("-tls1_3", "blocking"),
+            ("-tls1_2", "tokio"),
+            ("-tls1_3", "tokio"),
+        ] {
             let (mut server, port) = peers::spawn_server(
                 "openssl",
                 |port| {
@@ -107,27 +113,51 @@ fn our_client_tells_a_server_whose_certificate_it_rejects_why() {
                 dir.path(),
             )
             .unwrap();
-            let mut socket = SslSocket::with_backend_handle(backend.clone());
-            let events = Recorder::default();
-            events.attach(&mut socket);
-            socket.set_ssl_configuration(client_config(&trusted.certificate));
-            socket.connect_to_host_encrypted_with_peer_name("127.0.0.1", port, "localhost");
-            let err = socket.wait_for_encrypted(TIMEOUT).unwrap_err();
-            drop(socket);
+            let config = client_config(&trusted.certificate);
+            let (err, sent) = if driver == "blocking" {
+                let mut socket = SslSocket::with_backend_handle(backend.clone());
+                let events = Recorder::default();
+                events.attach(&mut socket);
+                socket.set_ssl_configuration(config);
+                socket.connect_to_host_encrypted_with_peer_name("127.0.0.1", port, "localhost");
+                (socket.wait_for_encrypted(TIMEOUT).unwrap_err(), events.sent())
+            } else {
+                let rt =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    let mut socket =
+                        sslsocket::AsyncSslSocket::with_backend_handle(backend.clone());
+                    let mut stream = socket.events();
+                    socket.set_ssl_configuration(config);
+                    let connect = socket.connect_to_host_encrypted_with_peer_name(
+                        "127.0.0.1",
+                        port,
+                        "localhost",
+                    );
+                    let err = tokio::time::timeout(TIMEOUT, connect).await.unwrap().unwrap_err();
+                    let mut sent = Vec::new();
+                    while let Some(event) = stream.try_recv() {
+                        if let Event::AlertSent(alert) = event {
+                            sent.push(alert);
+                        }
+                    }
+                    (err, sent)
+                })
+            };
             let _ = server.wait_exit(TIMEOUT);
             let output = server.output();
             let in_engine = !backend.features().contains(Feature::RecoverableVerifyErrors);
             let who = format!(
-                "{} client {version} ({err}), verified {}",
+                "{} {driver} client {version} ({err}), verified {}",
                 backend.name(),
                 if in_engine { "in the engine" } else { "by the socket's policy" }
             );
-            println!("{who}: s_server: {}; events: {:?}", last_error(&output), events.sent());
+            println!("{who}: s_server: {}; sent: {sent:?}", last_error(&output));
             // In the clear, from the engine or from the socket (TLS 1.2, and a TLS 1.3 client
             // before its first encrypted record, as OpenSSL's client sends it): sent and
             // reported.
             assert!(output.contains("alert unknown ca"), "{who}: {}", server.describe());
-            assert_eq!(events.sent(), vec![Alert::fatal(48)], "{who}");
+            assert_eq!(sent, vec![Alert::fatal(48)], "{who}");
         }
     });
 }
