@@ -22,6 +22,7 @@ pub mod engines;
 pub mod engines_tokio;
 pub mod memory;
 pub mod pki;
+pub mod profile;
 pub mod qt;
 pub mod report;
 pub mod run;

@@ -29,6 +29,9 @@ pub enum Which {
     Memory,
     /// One-byte ping-pong round trips.
     Latency,
+    /// One side (`--role`) of a fixed number of handshakes, for callgrind and strace: see
+    /// [`crate::profile`]. Not part of `all`.
+    Profile,
 }
 
 /// `sslsocket-benches [all|bulk|handshake|memory|latency] [--backend NAME]… [--quick]
@@ -80,6 +83,18 @@ pub struct Cli {
     /// for no extra rows).
     #[arg(long = "bulk-cipher", value_name = "SUITE")]
     pub bulk_ciphers: Vec<String>,
+    /// `profile`: which process this is.
+    #[arg(long, value_enum, default_value_t = crate::profile::Role::Server)]
+    pub role: crate::profile::Role,
+    /// `profile`: raw engine or sslsocket (on both sides).
+    #[arg(long, value_enum, default_value_t = crate::profile::Side::Ours)]
+    pub side: crate::profile::Side,
+    /// `profile`: the directory where the server writes the PKI and its address.
+    #[arg(long, value_name = "DIR", default_value = "target/profile")]
+    pub dir: PathBuf,
+    /// `profile`: resumed handshakes (the same server name every time) instead of full ones.
+    #[arg(long)]
+    pub resumed: bool,
 }
 
 /// Sizes and counts of a run.
@@ -827,6 +842,20 @@ pub fn main_with(cli: &Cli) -> io::Result<bool> {
     }
     if drivers.is_empty() {
         drivers = Driver::compiled();
+    }
+    if cli.which == Which::Profile {
+        let plan = crate::profile::ProfilePlan {
+            role: cli.role,
+            side: cli.side,
+            backend: backends[0],
+            driver: drivers[0],
+            dir: cli.dir.clone(),
+            handshakes: cli.handshakes.unwrap_or(20),
+            resumed: cli.resumed,
+            cipher: cli.cipher.clone(),
+        };
+        crate::profile::run(&plan)?;
+        return Ok(true);
     }
     let env = Env::new(&cli.cipher)?;
     let load_start = loadavg();

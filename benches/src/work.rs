@@ -432,7 +432,11 @@ mod tokio_work {
         Ok(value)
     }
 
-    async fn command_async(
+    /// [`super::command_blocking`] on tokio.
+    ///
+    /// # Errors
+    /// I/O or handshake errors.
+    pub async fn command_async(
         connector: &dyn AsyncConnector,
         addr: SocketAddr,
         command: u8,

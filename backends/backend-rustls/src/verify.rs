@@ -313,8 +313,11 @@ pub(crate) fn verify_chain_at(
     let Some((leaf_der, intermediates)) = chain.split_first() else {
         return vec![SslError::new(SslErrorKind::NoPeerCertificate, None)];
     };
-    let leaf = SslCertificate::from_der(leaf_der).ok();
-    let error = |kind| SslError::new(kind, leaf.clone());
+    // The leaf's view is only needed for an error or an explicitly trusted leaf: parsed on
+    // first use, not on every trusted handshake.
+    let leaf_view = std::cell::OnceCell::new();
+    let leaf = || leaf_view.get_or_init(|| SslCertificate::from_der(leaf_der).ok()).as_ref();
+    let error = |kind| SslError::new(kind, leaf().cloned());
     let Ok(end_entity) = webpki::EndEntityCert::try_from(leaf_der) else {
         // In a handshake `HandshakeVerifier` already failed for such a certificate.
         return vec![error(SslErrorKind::UnspecifiedError)];
@@ -331,8 +334,9 @@ pub(crate) fn verify_chain_at(
     };
     let verify_path: Option<&PathCheck<'_>> = max_intermediates.map(|_| &within_depth as _);
     let mut errors = Vec::new();
-    match &leaf {
-        Some(trusted) if trust.explicitly_trusts(leaf_der) => {
+    let explicitly_trusted = if trust.explicitly_trusts(leaf_der) { leaf() } else { None };
+    match explicitly_trusted {
+        Some(trusted) => {
             errors.extend(explicit_trust_errors(trusted, purpose, now).into_iter().map(error));
         }
         _ => {
@@ -347,13 +351,13 @@ pub(crate) fn verify_chain_at(
                 verify_path,
             ) {
                 let last = intermediates.last().and_then(|der| SslCertificate::from_der(der).ok());
-                errors.push(error(verify_error_kind(&err, leaf.as_ref(), last.as_ref())));
+                errors.push(error(verify_error_kind(&err, leaf(), last.as_ref())));
             }
         }
     }
     if let Some(name) = name {
         if let Err(err) = end_entity.verify_is_valid_for_subject_name(name) {
-            errors.push(error(verify_error_kind(&err, leaf.as_ref(), None)));
+            errors.push(error(verify_error_kind(&err, leaf(), None)));
         }
     }
     errors

@@ -16,8 +16,8 @@
 //! `WouldBlock` or end of file, or less than it was offered (a stream socket does that only
 //! when its receive queue is drained). The outgoing buffer is dropped when the transport has
 //! taken all of it. While data flows, the incoming buffer is one initialized block that the
-//! transport reads into in place (zero-filled only when it is allocated or grows, never per
-//! read).
+//! transport reads into in place (zero-filled only when it grows, or is allocated while its
+//! thread keeps no released one, never per read).
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -54,6 +54,18 @@ const FIRST_READ: usize = 4 * 1024;
 /// of plaintext with its header and expansion), so that a record never takes two reads for
 /// want of room.
 const MIN_ROOM: usize = 18 * 1024;
+
+/// The largest released incoming buffer kept for the thread's next one: a buffer that never
+/// grew past its first read (what handshakes and interactive exchanges use).
+const SPARE_MAX: usize = FIRST_READ;
+
+thread_local! {
+    /// The storage of the last incoming buffer released on this thread (up to `SPARE_MAX` bytes),
+    /// initialized, for the next buffer allocated here. A handshake releases its buffer on
+    /// every read that finds the transport empty and allocates it again on the next read:
+    /// zero-filling a new 4 KiB block for each cost more than the records read into it.
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
 
 /// Why a session's `read_tls` refused to read: its buffer already holds as much unprocessed
 /// ciphertext as it takes ([`IncomingBuffer::fill_from`] while [`IncomingBuffer::is_full`];
@@ -181,7 +193,14 @@ impl IncomingBuffer {
             self.start = 0;
             self.end = 0;
         }
-        let full = if self.buf.is_empty() { FIRST_READ } else { READ_CHUNK };
+        let fresh = self.buf.is_empty();
+        if fresh {
+            // Initialized already: its first `FIRST_READ` bytes need no zero-filling.
+            let mut spare = SPARE.try_with(std::cell::Cell::take).unwrap_or_default();
+            spare.truncate(FIRST_READ);
+            self.buf = spare;
+        }
+        let full = if fresh { FIRST_READ } else { READ_CHUNK };
         if self.buf.len() - self.end < full && self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -197,7 +216,10 @@ impl IncomingBuffer {
 
     fn release_if_empty(&mut self) {
         if self.start == self.end {
-            self.buf = Vec::new();
+            let buf = std::mem::take(&mut self.buf);
+            if buf.capacity() <= SPARE_MAX {
+                let _ = SPARE.try_with(|spare| spare.set(buf));
+            }
             self.start = 0;
             self.end = 0;
             self.drained = false;

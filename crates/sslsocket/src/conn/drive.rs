@@ -380,6 +380,9 @@ impl Connection {
         if self.read_buf.len() < keep {
             let _ = self.spill_plaintext(keep - self.read_buf.len());
         }
+        if self.engine_plaintext == 0 {
+            return; // the usual case: no 4 KiB scratch to zero
+        }
         let mut scratch = [0u8; 4096];
         while self.engine_plaintext > 0 {
             match self.drain_engine(super::tls::Sink::Caller(&mut scratch)) {

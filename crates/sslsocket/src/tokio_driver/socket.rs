@@ -842,21 +842,41 @@ impl Drop for AsyncSslSocket {
 
 /// Reads and discards what the (non-blocking) stream holds now, without waiting.
 fn discard_arrived(mut stream: &std::net::TcpStream) {
-    let mut scratch = [0u8; 16 * 1024];
-    while matches!(io::Read::read(&mut stream, &mut scratch), Ok(n) if n > 0) {}
+    with_discard_scratch(
+        |scratch| {
+            while matches!(io::Read::read(&mut stream, scratch), Ok(n) if n > 0) {}
+        },
+    );
 }
 
 /// Reads and discards until the end of stream or an error.
 async fn drain_to_end(stream: &TcpStream) {
-    let mut scratch = [0u8; 16 * 1024];
+    // The scratch is not held across the await: the task stays small (a 16 KiB array in the
+    // future was zeroed and copied into the task on every close).
     while stream.readable().await.is_ok() {
-        match stream.try_read(&mut scratch) {
+        match with_discard_scratch(|scratch| stream.try_read(scratch)) {
             Ok(0) => return,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(_) => return,
         }
     }
+}
+
+/// Where closing sockets read what they discard: the thread's scratch, zeroed once (a new
+/// stack array was zeroed on every close). A nested call, or one while the thread's storage
+/// is torn down (a socket dropped by a thread-local destructor), zeroes a scratch of its own.
+fn with_discard_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    thread_local! {
+        static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let mut scratch = SCRATCH.try_with(std::cell::Cell::take).unwrap_or_default();
+    if scratch.is_empty() {
+        scratch.resize(16 * 1024, 0);
+    }
+    let result = f(&mut scratch);
+    let _ = SCRATCH.try_with(|cell| cell.set(scratch));
+    result
 }
 
 /// The clock the connection is given: tokio's, so that a paused or mocked runtime clock
