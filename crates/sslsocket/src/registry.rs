@@ -2,7 +2,6 @@
 //! (ARCHITECTURE.md, decisions 3 and 6).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use ssl_api::{
@@ -117,61 +116,16 @@ type Contexts = Vec<(&'static str, Role, Arc<dyn SslContext>)>;
 const CACHE_SOFT_LIMIT: usize = 32;
 
 /// Keyed by the configuration alone, so that a lookup borrows it (no copy per connection).
-type Cache = HashMap<SslConfiguration, Contexts, BuildHasherDefault<KeyHasher>>;
+/// Hashed with FxHash (rustc-hash): every connection hashes its whole configuration (the DER
+/// of every certificate and of the key) to find its context, and SipHash took 2.5k
+/// instructions of each handshake for that. The keys are the application's configurations,
+/// not a peer's input, so no flooding resistance is needed; equality still compares every
+/// field.
+type Cache = HashMap<SslConfiguration, Contexts, rustc_hash::FxBuildHasher>;
 
 fn cache() -> &'static Mutex<Cache> {
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     CACHE.get_or_init(Mutex::default)
-}
-
-/// The cache's hasher: a multiply-rotate hash over 8-byte words (FxHash's). Every connection
-/// hashes its whole configuration (the DER of every certificate and of the key) to find its
-/// context: SipHash took 2.5k instructions of each handshake for that. The keys are the
-/// application's configurations, not a peer's input, so no flooding resistance is needed;
-/// equality still compares every field.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl KeyHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut buf = [0u8; 8];
-            buf.copy_from_slice(word);
-            self.add(u64::from_le_bytes(buf));
-        }
-        let mut tail = [0u8; 8];
-        tail[..words.remainder().len()].copy_from_slice(words.remainder());
-        self.add(u64::from_le_bytes(tail) ^ ((bytes.len() as u64) << 56));
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// The engine context for `conn`'s backend and configuration in `role` (see
