@@ -291,6 +291,11 @@ impl SslSession for OpensslSession {
     /// `SSL_get_peer_cert_chain`, which holds the leaf on a client but not on a server, where
     /// the leaf comes from `SSL_get_peer_certificate`. Certificates that do not parse are left
     /// out.
+    /// `SSL_get1_peer_certificate` (the leaf, in either role), without converting the chain.
+    fn has_peer_certificate(&self) -> bool {
+        self.stream.ssl().peer_certificate().is_some()
+    }
+
     fn peer_certificate_chain(&self) -> Vec<SslCertificate> {
         let ssl = self.stream.ssl();
         let mut chain = Vec::new();

@@ -151,6 +151,11 @@ impl SslSession for RustlsSession {
             .collect()
     }
 
+    /// `CommonState::peer_certificates`, without parsing them.
+    fn has_peer_certificate(&self) -> bool {
+        self.conn.peer_certificates().is_some_and(|chain| !chain.is_empty())
+    }
+
     /// `CommonState::protocol_version`.
     fn protocol_version(&self) -> Option<TlsVersion> {
         match self.conn.protocol_version()? {

@@ -391,6 +391,13 @@ pub trait SslSession: Send + fmt::Debug {
     /// see `Feature::PeerCertificateChain`).
     fn peer_certificate_chain(&self) -> Vec<SslCertificate>;
 
+    /// Whether the peer sent a certificate: [`SslSession::peer_certificate_chain`] is not
+    /// empty, without building the chain's views (an engine overrides it with a cheaper
+    /// question; the socket asks on every handshake that requires one).
+    fn has_peer_certificate(&self) -> bool {
+        !self.peer_certificate_chain().is_empty()
+    }
+
     /// The negotiated protocol version, once known.
     fn protocol_version(&self) -> Option<TlsVersion>;
 

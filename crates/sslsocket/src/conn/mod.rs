@@ -985,7 +985,8 @@ fn verify_is_enforced(config: &SslConfiguration, mode: SslMode) -> bool {
     policy::errors_are_fatal(config.peer_verify_mode.effective(mode))
 }
 
-/// Whether a certificate is required from the peer in `mode` (server `VerifyPeer`).
+/// Whether a certificate is required from the peer in `mode` (`VerifyPeer`: a server's when
+/// set, a client's by default).
 fn certificate_required(config: &SslConfiguration, mode: SslMode) -> bool {
     config.peer_verify_mode.effective(mode) == PeerVerifyMode::VerifyPeer
 }

@@ -109,10 +109,7 @@ impl Connection {
         let enforced = verify_is_enforced(config, self.mode);
         let mut errors: Vec<SslError> =
             session.verification_errors().map(<[SslError]>::to_vec).unwrap_or_default();
-        if done
-            && certificate_required(config, self.mode)
-            && session.peer_certificate_chain().is_empty()
-        {
+        if done && certificate_required(config, self.mode) && !session.has_peer_certificate() {
             errors.push(SslError::new(SslErrorKind::NoPeerCertificate, None));
         }
         if !accepted && !errors.is_empty() {
