@@ -82,7 +82,10 @@ fn blocking(
         }
     }
     // One more line: a backend that refused hears the server's answer to the refusal first.
-    server.send(b"bye\n").unwrap();
+    // A server that ended the connection over a refusal may have exited already (its stdin is
+    // gone): then there is no line, which the caller's count of lines allows only for a
+    // backend that refuses.
+    let _ = server.send(b"bye\n");
     let mut line = String::new();
     if matches!(reader.read_line(&mut line), Ok(1..)) {
         assert_eq!(line, "bye\n");
@@ -120,8 +123,8 @@ async fn tokio(
             _ => break,
         }
     }
-    // One more line, as in `blocking`.
-    server.send(b"bye\n").unwrap();
+    // One more line, as in `blocking` (the server may have exited over a refusal).
+    let _ = server.send(b"bye\n");
     let mut line = String::new();
     let read = tokio::time::timeout(TIMEOUT, reader.read_line(&mut line)).await.unwrap();
     if matches!(read, Ok(1..)) {
