@@ -233,6 +233,24 @@ impl SslSocket {
         Ok(())
     }
 
+    /// Adopts a connection [`super::SslServer`] just accepted: `set_socket_descriptor`
+    /// without its checks. The listener's `accept` made it (connected, TCP, non-blocking:
+    /// mio accepts with `SOCK_NONBLOCK` or sets it), so the six system calls that check a
+    /// caller's descriptor (type, local and peer address, non-blocking twice) would only
+    /// repeat what is known, on every handshake's path.
+    ///
+    /// # Errors
+    /// When an option cannot be applied.
+    pub(crate) fn adopt_accepted(&mut self, stream: mio::net::TcpStream) -> Result<(), Error> {
+        self.net.apply(SockRef::from(&stream))?;
+        self.reset_transport();
+        self.net.unbind();
+        self.transport = Some(Transport::new(stream).map_err(Error::io)?);
+        self.conn.handle_adopted();
+        self.dispatch();
+        Ok(())
+    }
+
     /// The TCP socket, once it exists (connecting, connected, closing).
     fn live_socket(&self) -> Option<SockRef<'_>> {
         self.transport.as_ref().map(|t| SockRef::from(&t.stream))
