@@ -235,7 +235,7 @@ impl SslSocket {
 
     /// Adopts a connection [`super::SslServer`] just accepted: `set_socket_descriptor`
     /// without its checks. The listener's `accept` made it (connected, TCP, non-blocking:
-    /// mio accepts with `SOCK_NONBLOCK` or sets it), so the six system calls that check a
+    /// mio accepts with `SOCK_NONBLOCK` or sets it), so the five system calls that check a
     /// caller's descriptor (type, local and peer address, non-blocking twice) would only
     /// repeat what is known, on every handshake's path.
     ///
