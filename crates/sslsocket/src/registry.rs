@@ -121,7 +121,8 @@ const CACHE_SOFT_LIMIT: usize = 32;
 /// instructions of each handshake for that. The keys are the application's configurations,
 /// not a peer's input, so no flooding resistance is needed; equality still compares every
 /// field.
-type Cache = HashMap<SslConfiguration, Contexts, rustc_hash::FxBuildHasher>;
+/// The keys are shared with the sockets that use them ([`context_sharing`]).
+type Cache = HashMap<Arc<SslConfiguration>, Contexts, rustc_hash::FxBuildHasher>;
 
 fn cache() -> &'static Mutex<Cache> {
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
@@ -150,14 +151,46 @@ pub fn context_for(
     config: &SslConfiguration,
     role: Role,
 ) -> Result<Arc<dyn SslContext>, Error> {
+    lookup(backend, config, None, role).map(|(ctx, _)| ctx)
+}
+
+/// [`context_of`] for the drivers: the connection also gives up its own copy of the
+/// configuration for the cache's equal one, so that sockets configured alike (each with
+/// `set_ssl_configuration`, as a client usually is) hold one configuration between them, not
+/// one each (certificates and key included) for as long as they live.
+pub(crate) fn context_sharing(
+    conn: &mut Connection,
+    role: Role,
+) -> Result<Arc<dyn SslContext>, Error> {
+    let own = conn.shared_ssl_configuration();
+    let (ctx, shared) = lookup(conn.backend(), own, Some(own), role)?;
+    if !Arc::ptr_eq(&shared, conn.shared_ssl_configuration()) {
+        conn.set_shared_ssl_configuration(shared);
+    }
+    Ok(ctx)
+}
+
+/// The context of [`context_for`] and the cache's key for `config` (`owned` becomes the key
+/// when `config` is new to the cache, else a copy of `config` does).
+fn lookup(
+    backend: &Arc<dyn SslBackend>,
+    config: &SslConfiguration,
+    owned: Option<&Arc<SslConfiguration>>,
+    role: Role,
+) -> Result<(Arc<dyn SslContext>, Arc<SslConfiguration>), Error> {
     let name = backend.name();
     let mut cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
-    let cached = cache.get(config).and_then(|contexts| {
-        contexts.iter().find(|(n, r, _)| *n == name && *r == role).map(|(_, _, ctx)| ctx.clone())
+    let known = cache.get_key_value(config);
+    let cached = known.and_then(|(key, contexts)| {
+        contexts
+            .iter()
+            .find(|(n, r, _)| *n == name && *r == role)
+            .map(|(_, _, ctx)| (ctx.clone(), key.clone()))
     });
-    if let Some(ctx) = cached {
-        return Ok(ctx);
+    if let Some(found) = cached {
+        return Ok(found);
     }
+    let key = known.map(|(key, _)| key.clone());
     let mode = match role {
         Role::Client => SslMode::SslClientMode,
         Role::Server => SslMode::SslServerMode,
@@ -167,21 +200,28 @@ pub fn context_for(
     // the capabilities, so that an out-of-range value is reported as such on every backend.
     config.validate()?;
     check_capabilities(backend.as_ref(), config, mode)?;
-    let mut resolved = config.clone();
-    if config.system_ca_certificates
+    let ctx = if config.system_ca_certificates
         && config.peer_verify_mode.effective(mode) != PeerVerifyMode::VerifyNone
     {
+        let mut resolved = config.clone();
         resolved.ca_certificates.extend(system_ca_certificates().iter().cloned());
-    }
-    let ctx = backend.new_context(&resolved, role)?;
+        backend.new_context(&resolved, role)?
+    } else {
+        backend.new_context(config, role)?
+    };
     if cache.values().map(Vec::len).sum::<usize>() >= CACHE_SOFT_LIMIT {
         cache.retain(|_, contexts| {
             contexts.retain(|(_, _, ctx)| Arc::strong_count(ctx) > 1);
             !contexts.is_empty()
         });
     }
-    cache.entry(config.clone()).or_default().push((name, role, ctx.clone()));
-    Ok(ctx)
+    // The key may have gone with the contexts dropped just now.
+    let key = key
+        .filter(|key| cache.contains_key(&**key))
+        .or_else(|| owned.cloned())
+        .unwrap_or_else(|| Arc::new(config.clone()));
+    cache.entry(key.clone()).or_default().push((name, role, ctx.clone()));
+    Ok((ctx, key))
 }
 
 /// [`ssl_api::check_capabilities`] for a connection in `mode` (ARCHITECTURE.md, decision 2):
@@ -207,4 +247,34 @@ pub fn system_ca_certificates() -> &'static [SslCertificate] {
         let loaded = rustls_native_certs::load_native_certs();
         loaded.certs.iter().filter_map(|der| SslCertificate::from_der(der.as_ref()).ok()).collect()
     })
+}
+
+#[cfg(all(test, feature = "rustls"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_configured_alike_share_the_cached_configuration() {
+        let backend = backend("rustls").expect("rustls is compiled in");
+        let mut config = SslConfiguration::default();
+        // A configuration of this test's own, so that no other test shares its cache entry.
+        config.alpn_protocols = vec![b"sslsocket-registry-sharing".to_vec()];
+        let mut a = Connection::new(backend.clone(), config.clone());
+        let mut b = Connection::new(backend.clone(), config.clone());
+        assert!(!Arc::ptr_eq(a.shared_ssl_configuration(), b.shared_ssl_configuration()));
+        // The contexts are held, so that no lookup elsewhere drops the cache entry meanwhile.
+        let ctx_a = context_sharing(&mut a, Role::Client).expect("a context");
+        let ctx_b = context_sharing(&mut b, Role::Client).expect("a context");
+        assert!(Arc::ptr_eq(&ctx_a, &ctx_b), "equal configurations share one context");
+        assert!(
+            Arc::ptr_eq(a.shared_ssl_configuration(), b.shared_ssl_configuration()),
+            "equal configurations are held once"
+        );
+        // A change through one connection copies first: the other, and the cache, keep theirs.
+        a.update_configuration(|c| c.peer_verify_depth = 3);
+        assert_eq!(a.ssl_configuration().peer_verify_depth, 3);
+        assert_eq!(b.ssl_configuration(), &config);
+        let ctx_c = context_of(&b, Role::Client).expect("a context");
+        assert!(Arc::ptr_eq(&ctx_b, &ctx_c), "the cached configuration was not changed");
+    }
 }

@@ -149,7 +149,7 @@ impl SslSocket {
     pub fn connect_to_host_encrypted(&mut self, host: &str, port: u16) {
         self.reset_transport();
         self.target = Some((host.to_owned(), port));
-        match registry::context_of(&self.conn, Role::Client) {
+        match registry::context_sharing(&mut self.conn, Role::Client) {
             Ok(context) => {
                 self.conn.connect_to_host_encrypted(host, context);
                 crate::proxy::route(&mut self.conn, port);
@@ -287,7 +287,7 @@ impl SslSocket {
         if !self.conn.can_start_encryption() {
             return;
         }
-        match registry::context_of(&self.conn, role) {
+        match registry::context_sharing(&mut self.conn, role) {
             Ok(context) if role == Role::Client => {
                 self.conn.start_client_encryption(&context, Instant::now());
             }
@@ -550,6 +550,9 @@ impl SslSocket {
             Ok(true) => {
                 // The options (LowDelay on by default) were set when the socket was made.
                 self.net.unbind();
+                // The other addresses were for a failed connect; a connected socket does not
+                // keep their room for as long as it lives.
+                self.addresses = VecDeque::new();
                 self.conn.handle_connected(Instant::now());
                 true
             }

@@ -146,12 +146,13 @@ pub struct Connection {
 
     /// The proxy set for the next connect (`DefaultProxy`: the application's).
     proxy: ssl_api::NetworkProxy,
-    /// The proxy the current connect goes through (`None`: directly).
-    route: Option<ssl_api::NetworkProxy>,
+    /// The proxy the current connect goes through (`None`: directly; boxed, as the
+    /// negotiation is: most connections go direct and should not carry their room).
+    route: Option<Box<ssl_api::NetworkProxy>>,
     /// The target's port.
     peer_port: u16,
     /// The proxy negotiation in progress.
-    negotiation: Option<proxy::Negotiation>,
+    negotiation: Option<Box<proxy::Negotiation>>,
     proxy_timeout: Option<Duration>,
     proxy_auth: Option<proxy::AuthHandler>,
     /// This connect was retried with the credentials the handler gave.
@@ -310,6 +311,12 @@ impl Connection {
     /// with the configuration it started with.
     #[must_use]
     pub fn ssl_configuration(&self) -> &SslConfiguration {
+        &self.config
+    }
+
+    /// The configuration as held (shared with the context cache once a connect has looked
+    /// its context up).
+    pub(crate) fn shared_ssl_configuration(&self) -> &Arc<SslConfiguration> {
         &self.config
     }
 
@@ -681,6 +688,11 @@ impl Connection {
                 }
             }
             return Some(event);
+        }
+        if self.events.capacity() > 0 {
+            // Events come in bursts (the connect, the handshake, the close): an idle
+            // connection keeps no room for them.
+            self.events = VecDeque::new();
         }
         let pause = self.pause_mode == PauseMode::PauseOnSslErrors;
         if let Phase::Deciding { delivered: true, paused: paused @ false, .. } = &mut self.phase {

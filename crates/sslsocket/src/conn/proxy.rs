@@ -91,7 +91,7 @@ impl Connection {
     /// resolved to the application proxy; `None` for a direct connection.
     #[must_use]
     pub fn connect_proxy(&self) -> Option<&NetworkProxy> {
-        self.route.as_ref()
+        self.route.as_deref()
     }
 
     /// Sets how long the proxy negotiation may take, from the TCP connect to the proxy to its
@@ -141,7 +141,7 @@ impl Connection {
     /// it after `connect_to_host` and [`Connection::set_peer_port`], with the socket's proxy
     /// and `DefaultProxy` resolved.
     pub fn set_connect_proxy(&mut self, proxy: Option<NetworkProxy>) {
-        self.route = proxy.filter(NetworkProxy::is_proxy);
+        self.route = proxy.filter(NetworkProxy::is_proxy).map(Box::new);
     }
 
     /// Where the driver resolves and connects to: the proxy's host and port when the connect
@@ -225,7 +225,7 @@ impl Connection {
             }
         };
         self.out.extend(request);
-        self.negotiation = Some(Negotiation { step, input: Vec::new() });
+        self.negotiation = Some(Box::new(Negotiation { step, input: Vec::new() }));
         self.deadline = self.proxy_timeout.and_then(|t| now.checked_add(t));
         true
     }

@@ -341,7 +341,7 @@ impl AsyncSslSocket {
     /// honour, `Rejected` with the certificate errors, handshake and transport errors.
     pub async fn connect_to_host_encrypted(&mut self, host: &str, port: u16) -> Result<(), Error> {
         self.reset();
-        match registry::context_of(&self.conn, Role::Client) {
+        match registry::context_sharing(&mut self.conn, Role::Client) {
             Ok(context) => {
                 self.conn.connect_to_host_encrypted(host, context);
                 crate::proxy::route(&mut self.conn, port);
@@ -394,7 +394,7 @@ impl AsyncSslSocket {
         if !self.conn.can_start_encryption() {
             return;
         }
-        match registry::context_of(&self.conn, role) {
+        match registry::context_sharing(&mut self.conn, role) {
             Ok(context) if role == Role::Client => {
                 self.conn.start_client_encryption(&context, now());
             }
