@@ -384,10 +384,10 @@ impl Net {
                     socket
                 }
             },
-            None => Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-                .map_err(Error::io)?,
+            None => tcp_socket(Domain::for_address(addr)).map_err(Error::io)?,
         };
-        socket.set_nonblocking(true).map_err(Error::io)?;
+        // Every socket here is non-blocking already: made so by `tcp_socket`, or adopted
+        // in BoundState through `check_adopted`.
         self.apply(SockRef::from(&socket))?;
         Ok(socket)
     }
@@ -410,8 +410,42 @@ fn in_progress(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock
 }
 
+/// A new non-blocking TCP socket: made so by socket(2) itself where it takes `SOCK_NONBLOCK`
+/// (one system call per connect where setting it afterwards takes two more, fcntl F_GETFL
+/// and F_SETFL).
+#[cfg(any(
+    target_os = "android",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "fuchsia",
+    target_os = "illumos",
+    target_os = "linux",
+    target_os = "netbsd",
+    target_os = "openbsd",
+))]
+fn tcp_socket(domain: Domain) -> io::Result<Socket> {
+    Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))
+}
+
+#[cfg(not(any(
+    target_os = "android",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "fuchsia",
+    target_os = "illumos",
+    target_os = "linux",
+    target_os = "netbsd",
+    target_os = "openbsd",
+)))]
+/// A new non-blocking TCP socket.
+fn tcp_socket(domain: Domain) -> io::Result<Socket> {
+    let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
 fn new_socket(addr: SocketAddr, mode: BindMode) -> io::Result<Socket> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = tcp_socket(Domain::for_address(addr))?;
     socket.set_reuse_address(mode.reuse_address())?;
     Ok(socket)
 }

@@ -37,6 +37,21 @@ pub(crate) struct Transport {
     /// The poller reported the peer's end of stream or an error: its edge is spent, so reads
     /// are attempted until they return it, short or not.
     read_closed: bool,
+    /// What the waits for a connect in progress saw (see [`Transport::connect_finished`]).
+    #[cfg(unix)]
+    connect_poll: ConnectPoll,
+}
+
+/// What poll(2) said about a socket whose connect is in progress.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConnectPoll {
+    /// Not polled yet, or nothing to report.
+    NotYet,
+    /// Writable, without an error or a hang-up: connected.
+    Writable,
+    /// An error or a hang-up.
+    Failed,
 }
 
 impl Transport {
@@ -48,13 +63,25 @@ impl Transport {
             readable: true,
             writable: true,
             read_closed: false,
+            #[cfg(unix)]
+            connect_poll: ConnectPoll::NotYet,
         })
     }
 
     /// Starts a non-blocking connect of `socket` (made by `Net::socket_for`) to `addr`.
     pub(crate) fn connect(socket: socket2::Socket, addr: SocketAddr) -> io::Result<Transport> {
         crate::net::Net::start_connect(&socket, addr)?;
-        Transport::new(TcpStream::from_std(socket.into()))
+        let mut transport = Transport::new(TcpStream::from_std(socket.into()))?;
+        // A new connection has nothing to read before its first wait, which poll(2), level-
+        // triggered, answers at once when something came: reading first would only return
+        // WouldBlock (the read after the ClientHello, on every TLS client). The edge-triggered
+        // pollers elsewhere report readiness that predates a registration too, but that is
+        // not promised everywhere: there the first read is still tried.
+        #[cfg(unix)]
+        {
+            transport.readable = false;
+        }
+        Ok(transport)
     }
 
     /// Adopts a connected std stream (non-blocking, its options applied by the caller).
@@ -68,11 +95,30 @@ impl Transport {
     /// # Errors
     /// The connect's failure.
     pub(crate) fn connect_finished(&self) -> io::Result<bool> {
+        // On Unix the waits answer without asking the socket (SO_ERROR, then getpeername: two
+        // system calls per connect): a connect is over when poll(2) reports the socket
+        // writable, connected unless it also reports an error or a hang-up, as std's
+        // `connect_timeout` takes it. Before the first wait the answer is "not yet": that wait
+        // is one poll(2), which returns at once when the connect is over already.
+        #[cfg(unix)]
+        match self.connect_poll {
+            ConnectPoll::NotYet => return Ok(false),
+            ConnectPoll::Writable => return Ok(true),
+            ConnectPoll::Failed => {}
+        }
         if let Some(err) = self.stream.take_error()? {
             return Err(err);
         }
         match self.stream.peer_addr() {
             Ok(_) => Ok(true),
+            // poll(2) reported the failure: it has no reason left (taken by someone else), but
+            // a wait would only report it again.
+            #[cfg(unix)]
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Err(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "the connect failed without an error code",
+            )),
+            #[cfg(not(unix))]
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
             Err(e) => Err(e),
         }
@@ -108,6 +154,11 @@ impl Transport {
         }
         let got = fds[0].revents();
         let closed = got.intersects(PollFlags::HUP | PollFlags::ERR);
+        if closed {
+            self.connect_poll = ConnectPoll::Failed;
+        } else if got.contains(PollFlags::OUT) {
+            self.connect_poll = ConnectPoll::Writable;
+        }
         self.note(got.contains(PollFlags::IN), got.contains(PollFlags::OUT), closed);
         Ok(())
     }
