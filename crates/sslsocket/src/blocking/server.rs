@@ -369,7 +369,7 @@ impl Acceptor {
             let registry = self.poll.registry();
             let adopted = socket
                 .set_socket_options(&settings.options)
-                .and_then(|()| socket.adopt_accepted(stream))
+                .and_then(|()| socket.adopt_connected(stream))
                 .and_then(|()| match socket.transport_mut() {
                     Some(t) => t.register(registry, Token(token)).map_err(Error::io),
                     None => Ok(()),

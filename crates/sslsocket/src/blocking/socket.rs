@@ -218,30 +218,31 @@ impl SslSocket {
         state: SocketState,
     ) -> Result<(), Error> {
         let socket = socket.into();
+        // The checks also make the descriptor non-blocking.
         crate::net::check_adopted(&socket, state)?;
+        if state != SocketState::BoundState {
+            let stream: std::net::TcpStream = socket.into();
+            return self.adopt_connected(mio::net::TcpStream::from_std(stream));
+        }
         self.net.apply(SockRef::from(&socket))?;
         self.reset_transport();
         self.net.unbind();
-        if state == SocketState::BoundState {
-            self.net.adopt_bound(socket)?;
-            self.conn.handle_bound();
-        } else {
-            self.transport = Some(Transport::adopt(socket.into()).map_err(Error::io)?);
-            self.conn.handle_adopted();
-        }
+        self.net.adopt_bound(socket)?;
+        self.conn.handle_bound();
         self.dispatch();
         Ok(())
     }
 
-    /// Adopts a connection [`super::SslServer`] just accepted: `set_socket_descriptor`
-    /// without its checks. The listener's `accept` made it (connected, TCP, non-blocking:
+    /// Adopts a connected, non-blocking TCP stream: `set_socket_descriptor` once its checks
+    /// have passed, and [`super::SslServer`]'s way with a connection it just accepted, which
+    /// needs none of them: the listener's `accept` made it (connected, TCP, non-blocking:
     /// mio accepts with `SOCK_NONBLOCK` or sets it), so the five system calls that check a
     /// caller's descriptor (type, local and peer address, non-blocking twice) would only
     /// repeat what is known, on every handshake's path.
     ///
     /// # Errors
     /// When an option cannot be applied.
-    pub(crate) fn adopt_accepted(&mut self, stream: mio::net::TcpStream) -> Result<(), Error> {
+    pub(crate) fn adopt_connected(&mut self, stream: mio::net::TcpStream) -> Result<(), Error> {
         self.net.apply(SockRef::from(&stream))?;
         self.reset_transport();
         self.net.unbind();

@@ -84,12 +84,6 @@ impl Transport {
         Ok(transport)
     }
 
-    /// Adopts a connected std stream (non-blocking, its options applied by the caller).
-    pub(crate) fn adopt(stream: std::net::TcpStream) -> io::Result<Transport> {
-        stream.set_nonblocking(true)?;
-        Transport::new(TcpStream::from_std(stream))
-    }
-
     /// Whether a pending connect finished: `Ok(true)` connected, `Ok(false)` still going.
     ///
     /// # Errors
