@@ -359,6 +359,7 @@ mod tests {
             bulk_bytes: 1024 * 1024,
             handshake_time: Duration::ZERO,
             handshake_min: 3,
+            handshake_slices: 2,
             memory_conns: 1,
             memory_warmup: 0,
             latency_rtts: 1,

@@ -69,6 +69,10 @@ pub struct Cli {
     /// At least this many handshakes per sample (default 20; 5 with --quick).
     #[arg(long, value_name = "N")]
     pub handshakes: Option<u64>,
+    /// Slices per handshake sample: each round's raw and ours samples are taken as this many
+    /// short slices, alternated raw/ours, ours/raw, … (default 8; 1 = one block per side).
+    #[arg(long, value_name = "N")]
+    pub handshake_slices: Option<u32>,
     /// Idle connections per memory sample (default 1000; 50 with --quick).
     #[arg(long, value_name = "N")]
     pub memory_conns: Option<usize>,
@@ -108,6 +112,8 @@ pub struct Settings {
     pub handshake_time: Duration,
     /// Minimum handshakes per sample.
     pub handshake_min: u64,
+    /// Alternated slices per handshake sample.
+    pub handshake_slices: u32,
     /// Connections per memory sample.
     pub memory_conns: usize,
     /// Warm-up connections before the memory baseline.
@@ -130,6 +136,7 @@ impl Settings {
                 cli.handshake_secs.unwrap_or(if q { 0.1 } else { 2.0 }).max(0.0),
             ),
             handshake_min: cli.handshakes.unwrap_or(if q { 5 } else { 20 }).max(1),
+            handshake_slices: cli.handshake_slices.unwrap_or(8).max(1),
             memory_conns: cli.memory_conns.unwrap_or(if q { 50 } else { 1000 }).max(1),
             memory_warmup: if q { 5 } else { 20 },
             latency_rtts: cli.latency_rtts.unwrap_or(if q { 500 } else { 20_000 }).max(1),
@@ -173,6 +180,45 @@ fn ab<T: std::fmt::Debug>(
         ));
         raw.push(r);
         ours.push(o);
+    }
+    Ok((raw, ours))
+}
+
+/// [`ab`] for samples made of `slices` short slices per side: each round takes them
+/// alternated raw, ours, then ours, raw, and so on, and its sample per side is the mean of
+/// that side's slices. A host whose speed drifts over seconds (steal on a shared machine)
+/// then slows both sides alike, where one block per side would give the drift to one of them.
+fn ab_sliced(
+    rounds: usize,
+    slices: u32,
+    label: &str,
+    mut sample: impl FnMut(Kind) -> io::Result<f64>,
+    mut after_round: impl FnMut(),
+    show: impl Fn(&f64) -> String,
+) -> io::Result<(Vec<f64>, Vec<f64>)> {
+    let mut raw = Vec::with_capacity(rounds);
+    let mut ours = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let (mut r, mut o) = (0.0, 0.0);
+        for slice in 0..slices {
+            if slice % 2 == 0 {
+                r += sample(Kind::Raw)?;
+                o += sample(Kind::Ours)?;
+            } else {
+                o += sample(Kind::Ours)?;
+                r += sample(Kind::Raw)?;
+            }
+        }
+        let (r, o) = (r / f64::from(slices), o / f64::from(slices));
+        progress(&format!(
+            "  {label} round {}/{rounds}: raw {}, ours {}",
+            round + 1,
+            show(&r),
+            show(&o)
+        ));
+        raw.push(r);
+        ours.push(o);
+        after_round();
     }
     Ok((raw, ours))
 }
@@ -424,20 +470,25 @@ pub fn run(
                         min_count: settings.handshake_min,
                         names,
                     };
+                    let slices = settings.handshake_slices;
+                    let slice = HandshakePlan {
+                        time: plan.time / slices,
+                        min_count: plan.min_count.div_ceil(u64::from(slices)),
+                        names,
+                    };
                     let bench = if qt::applies(backend, driver) && names == Names::Unique {
                         qt_comparison.bench(env)
                     } else {
                         None
                     };
                     let mut qt = QtSamples::new(bench);
-                    let result = ab(
+                    let result = ab_sliced(
                         rounds,
+                        slices,
                         &label,
-                        |kind| {
-                            let v = handshake_sample(backend, driver, kind, env, plan);
-                            qt.after(kind, |b| b.handshakes(plan));
-                            v
-                        },
+                        |kind| handshake_sample(backend, driver, kind, env, slice),
+                        // Qt runs as a program of its own: one full sample per round.
+                        || qt.after(Kind::Ours, |b| b.handshakes(plan)),
                         |v| format!("{}/s", fmt_num(*v)),
                     );
                     match result {
@@ -743,11 +794,12 @@ pub fn render(
     ));
     s.push_str(&format!(
         "- bulk: {} MiB client → server per sample, 64 KiB writes and reads; handshakes: {:.1} s \
-         (and at least {}) per sample; memory: {} idle connections after {} warm-up ones; \
-         latency: {} timed round trips per sample\n",
+         (and at least {}) per sample, in {} slices alternated raw/ours, ours/raw, …; memory: {} \
+         idle connections after {} warm-up ones; latency: {} timed round trips per sample\n",
         settings.bulk_bytes / (1024 * 1024),
         settings.handshake_time.as_secs_f64(),
         settings.handshake_min,
+        settings.handshake_slices,
         settings.memory_conns,
         settings.memory_warmup,
         settings.latency_rtts
