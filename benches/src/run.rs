@@ -821,8 +821,10 @@ pub fn render(
          on a Linux server). Full handshakes use a new server name per connection (all under the \
          certificate's `*.bench.test`) so that no client session cache offers a session; \
          resumed rows only where the backend claims SessionTicket. Each handshake is a new TCP \
-         connection, the handshake, a one-byte request and answer, and close_notify. Memory is \
-         the RSS growth of a child process per side divided by the connection count. Latency \
+         connection, the handshake, a one-byte request and answer, and a graceful close: \
+         close_notify, end of stream, and (blocking) a read until the peer's close_notify or end \
+         of stream, as sslsocket's blocking socket closes; the raw blocking sides do it by hand. \
+         Memory is the RSS growth of a child process per side divided by the connection count. Latency \
          rows are the median over rounds of each round's p50 / p99.\n",
     );
     for note in &outcome.notes {
