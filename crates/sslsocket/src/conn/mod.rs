@@ -690,9 +690,9 @@ impl Connection {
             return Some(event);
         }
         if self.events.capacity() > 0 {
-            // Events come in bursts (the connect, the handshake, the close): an idle
-            // connection keeps no room for them.
-            self.events = VecDeque::new();
+            // Events come in bursts (the connect, the handshake, a read or a write): an idle
+            // connection keeps no room for them; the thread keeps it for the next burst.
+            spare_events::put(std::mem::take(&mut self.events));
         }
         let pause = self.pause_mode == PauseMode::PauseOnSslErrors;
         if let Phase::Deciding { delivered: true, paused: paused @ false, .. } = &mut self.phase {
@@ -939,6 +939,9 @@ impl Connection {
     /// Queues `event` and latches what the waits look for.
     pub(super) fn emit(&mut self, event: Event) {
         self.seen.note(&event);
+        if self.events.capacity() == 0 {
+            self.events = spare_events::take();
+        }
         self.events.push_back(event);
     }
 
@@ -1001,4 +1004,36 @@ fn verify_is_enforced(config: &SslConfiguration, mode: SslMode) -> bool {
 /// set, a client's by default).
 fn certificate_required(config: &SslConfiguration, mode: SslMode) -> bool {
     config.peer_verify_mode.effective(mode) == PeerVerifyMode::VerifyPeer
+}
+
+/// The room of a drained event queue, kept per thread for the next connection that emits: a
+/// connection keeps none while idle, and a read or write (which emits `ReadyRead`,
+/// `BytesWritten`) does not allocate it again and free it each time.
+mod spare_events {
+    use std::cell::Cell;
+    use std::collections::VecDeque;
+
+    use super::Event;
+
+    thread_local! {
+        static SPARE: Cell<VecDeque<Event>> = const { Cell::new(VecDeque::new()) };
+    }
+
+    /// A queue with room when the thread has one (empty either way).
+    pub(super) fn take() -> VecDeque<Event> {
+        SPARE.try_with(Cell::take).unwrap_or_default()
+    }
+
+    /// Keeps `queue`'s room (it is empty) for the thread's next [`take`]: the larger of two,
+    /// up to 64 events (a rarer storm's room is freed).
+    pub(super) fn put(queue: VecDeque<Event>) {
+        debug_assert!(queue.is_empty());
+        if queue.capacity() > 64 {
+            return;
+        }
+        let _ = SPARE.try_with(|spare| {
+            let kept = spare.take();
+            spare.set(if kept.capacity() >= queue.capacity() { kept } else { queue });
+        });
+    }
 }
