@@ -256,9 +256,11 @@ mod tests {
     #[test]
     fn connections_configured_alike_share_the_cached_configuration() {
         let backend = backend("rustls").expect("rustls is compiled in");
-        let mut config = SslConfiguration::default();
         // A configuration of this test's own, so that no other test shares its cache entry.
-        config.alpn_protocols = vec![b"sslsocket-registry-sharing".to_vec()];
+        let config = SslConfiguration {
+            alpn_protocols: vec![b"sslsocket-registry-sharing".to_vec()],
+            ..SslConfiguration::default()
+        };
         let mut a = Connection::new(backend.clone(), config.clone());
         let mut b = Connection::new(backend.clone(), config.clone());
         assert!(!Arc::ptr_eq(a.shared_ssl_configuration(), b.shared_ssl_configuration()));
