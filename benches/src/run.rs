@@ -154,6 +154,33 @@ fn progress(text: &str) {
     let _ = writeln!(err, "{text}");
 }
 
+/// Profiling aid: `SSLSOCKET_BENCH_ONLY=raw|ours` runs one kind only (and reports it as both,
+/// so the ratios mean nothing).
+fn measured(kind: Kind) -> Kind {
+    match std::env::var("SSLSOCKET_BENCH_ONLY").as_deref() {
+        Ok("raw") => Kind::Raw,
+        Ok("ours") => Kind::Ours,
+        _ => kind,
+    }
+}
+
+/// Shows one round's pair and keeps it.
+fn keep_round<T>(
+    (label, round, rounds): (&str, usize, usize),
+    show: &impl Fn(&T) -> String,
+    (r, o): (T, T),
+    (raw, ours): (&mut Vec<T>, &mut Vec<T>),
+) {
+    progress(&format!(
+        "  {label} round {}/{rounds}: raw {}, ours {}",
+        round + 1,
+        show(&r),
+        show(&o)
+    ));
+    raw.push(r);
+    ours.push(o);
+}
+
 /// Runs `sample` for raw then ours, `rounds` times (A/B/A/B).
 fn ab<T: std::fmt::Debug>(
     rounds: usize,
@@ -163,23 +190,9 @@ fn ab<T: std::fmt::Debug>(
 ) -> io::Result<(Vec<T>, Vec<T>)> {
     let mut raw = Vec::with_capacity(rounds);
     let mut ours = Vec::with_capacity(rounds);
-    // Profiling aid: `SSLSOCKET_BENCH_ONLY=raw|ours` runs one kind only (and reports it as
-    // both, so the ratios mean nothing).
-    let only = std::env::var("SSLSOCKET_BENCH_ONLY").ok();
     for round in 0..rounds {
-        let (r, o) = match only.as_deref() {
-            Some("raw") => (sample(Kind::Raw)?, sample(Kind::Raw)?),
-            Some("ours") => (sample(Kind::Ours)?, sample(Kind::Ours)?),
-            _ => (sample(Kind::Raw)?, sample(Kind::Ours)?),
-        };
-        progress(&format!(
-            "  {label} round {}/{rounds}: raw {}, ours {}",
-            round + 1,
-            show(&r),
-            show(&o)
-        ));
-        raw.push(r);
-        ours.push(o);
+        let pair = (sample(measured(Kind::Raw))?, sample(measured(Kind::Ours))?);
+        keep_round((label, round, rounds), &show, pair, (&mut raw, &mut ours));
     }
     Ok((raw, ours))
 }
@@ -202,22 +215,15 @@ fn ab_sliced(
         let (mut r, mut o) = (0.0, 0.0);
         for slice in 0..slices {
             if slice % 2 == 0 {
-                r += sample(Kind::Raw)?;
-                o += sample(Kind::Ours)?;
+                r += sample(measured(Kind::Raw))?;
+                o += sample(measured(Kind::Ours))?;
             } else {
-                o += sample(Kind::Ours)?;
-                r += sample(Kind::Raw)?;
+                o += sample(measured(Kind::Ours))?;
+                r += sample(measured(Kind::Raw))?;
             }
         }
-        let (r, o) = (r / f64::from(slices), o / f64::from(slices));
-        progress(&format!(
-            "  {label} round {}/{rounds}: raw {}, ours {}",
-            round + 1,
-            show(&r),
-            show(&o)
-        ));
-        raw.push(r);
-        ours.push(o);
+        let pair = (r / f64::from(slices), o / f64::from(slices));
+        keep_round((label, round, rounds), &show, pair, (&mut raw, &mut ours));
         after_round();
     }
     Ok((raw, ours))
